@@ -1,0 +1,74 @@
+// swift-tools-version:6.1
+// swift-moq: a Media-over-QUIC (moq-lite) relay in Swift. Layers are targets; see docs/architecture.md.
+import PackageDescription
+
+let strictSwift: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "swift-moq",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "QUIC", targets: ["QUIC"]),
+        .executable(name: "quic-echo", targets: ["quic-echo"]),
+        .executable(name: "quic-perf", targets: ["quic-perf"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+    ],
+    targets: [
+        // libngtcp2 1.x + ngtcp2_crypto_gnutls + GnuTLS, and the few C helpers Swift cannot express.
+        .target(
+            name: "CNGTCP2",
+            linkerSettings: [
+                .linkedLibrary("ngtcp2_crypto_gnutls"),
+                .linkedLibrary("ngtcp2"),
+                .linkedLibrary("gnutls"),
+            ]
+        ),
+        // QUIC endpoints, connections and streams on SwiftNIO; knows nothing of MoQ or HTTP.
+        .target(
+            name: "QUIC",
+            dependencies: [
+                "CNGTCP2",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        // The quick start's QUIC echo server (echo protocol: Tests/Peers/README.md).
+        .executableTarget(
+            name: "quic-echo",
+            dependencies: [
+                "QUIC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "examples/quic-echo",
+            swiftSettings: strictSwift
+        ),
+        // Bulk-transfer client and sink server for `just bench-quic`.
+        .executableTarget(
+            name: "quic-perf",
+            dependencies: [
+                "QUIC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/quic-perf",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "QUICTests",
+            dependencies: ["QUIC"],
+            swiftSettings: strictSwift
+        ),
+    ]
+)

@@ -1,0 +1,335 @@
+import CNGTCP2
+import Logging
+import NIOCore
+
+/// The channel handler behind a `QUICEndpoint`: routes received datagrams to connections by connection
+/// ID, accepts new ones, answers unknown packets (version negotiation, stateless reset), and sends every
+/// connection's packets in batches. Lives on, and is only touched from, its channel's event loop.
+final class EndpointCore: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+    let loop: any EventLoop
+    let logger: Logger
+    let resetSecret: [UInt8]
+    private let server: (configuration: QUICServerConfiguration, credentials: TLSCredentials)?
+    private let acceptor: AsyncStream<QUICConnection>.Continuation?
+    private let maxConnections: Int
+    private var context: ChannelHandlerContext?
+    private(set) var localAddress: SocketAddress?
+    private var routes: [ConnectionID: ConnectionCore] = [:]
+    private var connections: [ObjectIdentifier: ConnectionCore] = [:]
+    private var dirty: [ConnectionCore] = []
+    private var dirtySet = Set<ObjectIdentifier>()
+    private var flushScheduled = false
+    private var reading = false
+    private var batch: PacketBatch
+    private let useSegmentation: Bool
+    private var statelessResetWindow: (second: UInt64, sent: Int) = (0, 0)
+    private(set) var statistics = QUICEndpointStatistics()
+    private var closing = false
+
+    init(
+        loop: any EventLoop, server: QUICServerConfiguration?, acceptor: AsyncStream<QUICConnection>.Continuation?,
+        options: QUICEndpointOptions, logger: Logger
+    ) throws {
+        self.loop = loop
+        self.logger = logger
+        self.acceptor = acceptor
+        self.maxConnections = options.maxConnections
+        self.server = try server.map { ($0, try TLSCredentials.server($0)) }
+        var secret = [UInt8](repeating: 0, count: 32)
+        _ = secret.withUnsafeMutableBytes { gnutls_rnd(GNUTLS_RND_KEY, $0.baseAddress, 32) }
+        resetSecret = secret
+        useSegmentation = options.segmentationOffload && System.supportsUDPSegmentationOffload
+        batch = PacketBatch(
+            allocator: ByteBufferAllocator(), useSegmentation: useSegmentation,
+            maxSegments: 64)  // the kernel's UDP_MAX_SEGMENTS
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        localAddress = context.channel.localAddress
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        localAddress = context.channel.localAddress
+        context.fireChannelActive()
+    }
+
+    // MARK: receiving
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        reading = true
+        let ecn = envelope.metadata.map { ecnCodepoint($0.ecnState) } ?? 0
+        let total = envelope.data.readableBytes
+        let segment = envelope.metadata?.segmentSize ?? total
+        envelope.data.withUnsafeReadableBytes { bytes in
+            // With GRO one read can hold several datagrams of `segment` bytes (the last may be shorter).
+            var offset = 0
+            while offset < total {
+                let length = min(segment > 0 ? segment : total, total - offset)
+                handleDatagram(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]), from: envelope.remoteAddress, ecn: ecn)
+                offset += length
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        reading = false
+        flushDirty()
+        context.fireChannelReadComplete()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // ICMP errors and the like surface here; they concern one peer, never the endpoint.
+        logger.debug("UDP socket error", metadata: ["error": "\(error)"])
+    }
+
+    private func handleDatagram(_ packet: UnsafeRawBufferPointer, from remote: SocketAddress, ecn: UInt8) {
+        statistics.datagramsReceived += 1
+        guard let base = packet.baseAddress?.assumingMemoryBound(to: UInt8.self), packet.count > 0 else { return }
+        var versionCID = ngtcp2_version_cid()
+        let rv = ngtcp2_pkt_decode_version_cid(&versionCID, base, packet.count, ConnectionID.issuedLength)
+        if rv == NGTCP2_ERR_VERSION_NEGOTIATION {
+            sendVersionNegotiation(versionCID, packetLength: packet.count, to: remote)
+            return
+        }
+        guard rv == 0, versionCID.dcidlen <= 20 else {
+            statistics.packetsDropped += 1
+            return
+        }
+        let dcid = ConnectionID(pointer: versionCID.dcid, length: versionCID.dcidlen)
+        if let core = routes[dcid] {
+            core.receive(packet, from: remote, ecn: ecn)
+            return
+        }
+        if versionCID.version != 0 {
+            acceptIfInitial(packet, from: remote, ecn: ecn)
+        } else {
+            sendStatelessReset(dcid: dcid, packetLength: packet.count, to: remote)
+        }
+    }
+
+    private func acceptIfInitial(_ packet: UnsafeRawBufferPointer, from remote: SocketAddress, ecn: UInt8) {
+        guard let server, !closing, let localAddress else {
+            statistics.packetsDropped += 1
+            return
+        }
+        var header = ngtcp2_pkt_hd()
+        guard ngtcp2_accept(&header, packet.baseAddress!.assumingMemoryBound(to: UInt8.self), packet.count) == 0 else {
+            statistics.packetsDropped += 1
+            return
+        }
+        guard connections.count < maxConnections else {
+            statistics.packetsDropped += 1
+            logger.warning("connection refused: endpoint at its limit of \(maxConnections) connections")
+            return
+        }
+        do {
+            let core = try ConnectionCore.server(
+                endpoint: self, configuration: server.configuration, credentials: server.credentials, header: header,
+                local: localAddress, remote: remote, resetSecret: resetSecret, logger: logger)
+            connections[ObjectIdentifier(core)] = core
+            statistics.connectionsAccepted += 1
+            core.receive(packet, from: remote, ecn: ecn)
+        } catch {
+            logger.error("cannot create connection", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func sendVersionNegotiation(_ versionCID: ngtcp2_version_cid, packetLength: Int, to remote: SocketAddress) {
+        // Only answer packets as large as a client Initial must be, so we never amplify.
+        guard server != nil, packetLength >= 1200 else { return }
+        var versions: [UInt32] = [UInt32(NGTCP2_PROTO_VER_V1), UInt32(NGTCP2_PROTO_VER_V2)]
+        var buffer = ByteBufferAllocator().buffer(capacity: 256)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 256) { destination in
+            var unused: UInt8 = 0
+            _ = gnutls_rnd(GNUTLS_RND_NONCE, &unused, 1)
+            let n = ngtcp2_pkt_write_version_negotiation(
+                destination.baseAddress!.assumingMemoryBound(to: UInt8.self), destination.count, unused,
+                versionCID.scid, versionCID.scidlen, versionCID.dcid, versionCID.dcidlen, &versions, versions.count)
+            return max(0, n)
+        }
+        if buffer.readableBytes > 0 { sendImmediately(buffer, to: remote) }
+    }
+
+    /// Tells a peer that sent a short-header packet for a connection we do not know that it is gone.
+    private func sendStatelessReset(dcid: ConnectionID, packetLength: Int, to remote: SocketAddress) {
+        statistics.packetsDropped += 1
+        // A reset must be smaller than the packet that caused it (no loops) and at least 22 bytes long.
+        guard dcid.length == ConnectionID.issuedLength, packetLength > 22 + 1 else { return }
+        let second = monotonicNow() / 1_000_000_000
+        if statelessResetWindow.second != second { statelessResetWindow = (second, 0) }
+        guard statelessResetWindow.sent < 256 else { return }
+        statelessResetWindow.sent += 1
+        var token = [UInt8](repeating: 0, count: Int(NGTCP2_STATELESS_RESET_TOKENLEN))
+        var cid = dcid.ngtcp2
+        let tokenStatus = resetSecret.withUnsafeBufferPointer { secret in
+            ngtcp2_crypto_generate_stateless_reset_token(&token, secret.baseAddress, secret.count, &cid)
+        }
+        guard tokenStatus == 0 else { return }
+        let total = min(packetLength - 1, 43)
+        var random = [UInt8](repeating: 0, count: total - 1 - Int(NGTCP2_STATELESS_RESET_TOKENLEN))
+        _ = random.withUnsafeMutableBytes { gnutls_rnd(GNUTLS_RND_NONCE, $0.baseAddress, $0.count) }
+        var buffer = ByteBufferAllocator().buffer(capacity: 64)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 64) { destination in
+            max(0, ngtcp2_pkt_write_stateless_reset(
+                destination.baseAddress!.assumingMemoryBound(to: UInt8.self), destination.count, &token, &random,
+                random.count))
+        }
+        if buffer.readableBytes > 0 {
+            statistics.statelessResetsSent += 1
+            sendImmediately(buffer, to: remote)
+        }
+    }
+
+    // MARK: dialing
+
+    func connect(
+        to remote: SocketAddress, serverName: String, configuration: QUICClientConfiguration,
+        promise: EventLoopPromise<QUICConnection>
+    ) {
+        guard let localAddress, !closing else {
+            promise.fail(QUICConnectionError(kind: .local, reason: "the endpoint is closed"))
+            return
+        }
+        do {
+            let credentials = try TLSCredentials.client(configuration)
+            let core = try ConnectionCore.client(
+                endpoint: self, configuration: configuration, credentials: credentials, local: localAddress,
+                remote: remote, serverName: serverName, promise: promise, logger: logger)
+            connections[ObjectIdentifier(core)] = core
+            writeNow(core)
+        } catch {
+            promise.fail(error)
+        }
+    }
+
+    // MARK: connection bookkeeping (called by ConnectionCore)
+
+    func route(_ id: ConnectionID, to core: ConnectionCore) { routes[id] = core }
+    func unroute(_ id: ConnectionID) { routes.removeValue(forKey: id) }
+
+    func accepted(_ connection: QUICConnection) {
+        guard let acceptor else { return }
+        if case .dropped = acceptor.yield(connection) {
+            connection.close(code: 0x2, reason: "server busy: accept queue full")
+        }
+    }
+
+    func connectionEnded(_ core: ConnectionCore) {
+        statistics.connectionsClosed += 1
+    }
+
+    /// The connection finished its closing or draining period: drop every reference to it.
+    func forget(_ core: ConnectionCore) {
+        for id in core.routedIDs where routes[id] === core { routes.removeValue(forKey: id) }
+        connections.removeValue(forKey: ObjectIdentifier(core))
+        if closing, connections.isEmpty { closeChannelIfDone() }
+    }
+
+    var connectionCount: Int { connections.count }
+
+    // MARK: sending
+
+    /// Marks a connection as having something to send; sending happens once per loop tick for all of them.
+    func needsWrite(_ core: ConnectionCore) {
+        if dirtySet.insert(ObjectIdentifier(core)).inserted { dirty.append(core) }
+        guard !reading, !flushScheduled else { return }
+        flushScheduled = true
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        loop.execute { bound.value.flushDirty() }
+    }
+
+    func flushDirty() {
+        flushScheduled = false
+        guard !dirty.isEmpty else { return }
+        let pending = dirty
+        dirty.removeAll(keepingCapacity: true)
+        dirtySet.removeAll(keepingCapacity: true)
+        for core in pending {
+            core.writePackets(into: &batch)
+            core.armTimer()
+        }
+        emit()
+    }
+
+    /// Writes one connection's packets right away (timer expiry, new dial).
+    func writeNow(_ core: ConnectionCore) {
+        core.writePackets(into: &batch)
+        core.armTimer()
+        emit()
+    }
+
+    func sendImmediately(_ buffer: ByteBuffer, to remote: SocketAddress) {
+        guard let context else { return }
+        statistics.datagramsSent += 1
+        context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: buffer)), promise: nil)
+    }
+
+    private func emit() {
+        guard let context, !batch.isEmpty else { return }
+        let envelopes = batch.drain()
+        for envelope in envelopes {
+            statistics.sendCalls += 1
+            statistics.datagramsSent += envelope.metadata?.segmentSize.map {
+                (envelope.data.readableBytes + $0 - 1) / $0
+            } ?? 1
+            context.write(wrapOutboundOut(envelope), promise: nil)
+        }
+        context.flush()
+    }
+
+    // MARK: shutdown
+
+    /// Closes every connection with `code`, then the socket once they are gone (or after `grace`).
+    func close(code: UInt64, reason: String, grace: TimeAmount, promise: EventLoopPromise<Void>) {
+        closing = true
+        acceptor?.finish()
+        for core in connections.values { core.handle?.closeOnLoop(code: code, reason: reason) ?? core.close(code: code, reason: reason) }
+        closePromise = promise
+        if connections.isEmpty {
+            closeChannelIfDone()
+        } else {
+            let bound = NIOLoopBound(self, eventLoop: loop)
+            loop.assumeIsolated().scheduleTask(in: grace) { bound.value.closeChannelIfDone() }
+        }
+    }
+
+    private var closePromise: EventLoopPromise<Void>?
+
+    private func closeChannelIfDone() {
+        guard let promise = closePromise else { return }
+        closePromise = nil
+        guard let context else {
+            promise.succeed()
+            return
+        }
+        context.close(promise: nil)
+        context.channel.closeFuture.cascade(to: promise)
+    }
+}
+
+/// Counters of one endpoint, for logs, tests and metrics.
+public struct QUICEndpointStatistics: Sendable {
+    public var datagramsReceived = 0
+    public var datagramsSent = 0
+    /// Write calls handed to the socket; fewer than `datagramsSent` when GSO batches packets.
+    public var sendCalls = 0
+    public var packetsDropped = 0
+    public var statelessResetsSent = 0
+    public var connectionsAccepted = 0
+    public var connectionsClosed = 0
+}
+
+/// The IP ECN codepoint ngtcp2 expects for NIO's ECN state.
+private func ecnCodepoint(_ state: NIOExplicitCongestionNotificationState) -> UInt8 {
+    switch state {
+    case .transportNotCapable: return 0
+    case .transportCapableFlag1: return 1
+    case .transportCapableFlag0: return 2
+    case .congestionExperienced: return 3
+    }
+}

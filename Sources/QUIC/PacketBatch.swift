@@ -1,0 +1,92 @@
+import NIOCore
+
+/// Collects the packets of one write pass into few large buffers, so a burst of equal-sized packets to
+/// one destination leaves as a single GSO write (the kernel cuts it into datagrams of `segmentSize`).
+///
+/// Packets are written by ngtcp2 straight into `buffer`; an envelope is a slice of it, so nothing is copied.
+struct PacketBatch {
+    private var buffer: ByteBuffer
+    private let allocator: ByteBufferAllocator
+    private let useSegmentation: Bool
+    private let maxSegments: Int
+    /// The run being built: packets of equal size (the last may be shorter) to one destination.
+    private var runStart = 0
+    private var runSegmentSize = 0
+    private var runCount = 0
+    private var runDestination: SocketAddress?
+    private(set) var envelopes: [AddressedEnvelope<ByteBuffer>] = []
+
+    /// The kernel rejects GSO writes above 64 KiB of payload.
+    private static let maxRunBytes = 65_000
+    private static let bufferCapacity = 100 * 1024
+
+    init(allocator: ByteBufferAllocator, useSegmentation: Bool, maxSegments: Int) {
+        self.allocator = allocator
+        self.useSegmentation = useSegmentation
+        self.maxSegments = max(1, maxSegments)
+        buffer = allocator.buffer(capacity: Self.bufferCapacity)
+    }
+
+    var isEmpty: Bool { envelopes.isEmpty && runCount == 0 }
+
+    /// Lets `body` write one packet of up to `maxLength` bytes at the end of the buffer. `body` returns the
+    /// packet length, or a negative ngtcp2 code (nothing written). Call `commit` after a positive result.
+    mutating func writePacket(maxLength: Int, _ body: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
+        if buffer.writableBytes < maxLength {
+            closeRun()
+            buffer = allocator.buffer(capacity: Self.bufferCapacity)
+            runStart = 0
+        }
+        var result = 0
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maxLength) { destination in
+            result = body(UnsafeMutableRawBufferPointer(rebasing: destination.prefix(maxLength)))
+            return max(0, result)
+        }
+        // A negative result wrote nothing; a positive one is accounted for in `commit`.
+        return result
+    }
+
+    /// Adds the packet just written (the last `length` bytes) to the current run, or starts a new run.
+    mutating func commit(_ length: Int, to destination: SocketAddress) {
+        let packetStart = buffer.writerIndex - length
+        let runBytes = packetStart - runStart
+        let fits =
+            useSegmentation && runCount > 0 && runCount < maxSegments && destination == runDestination
+            && length <= runSegmentSize && runBytes + length <= Self.maxRunBytes
+        if !fits {
+            closeRun(endingAt: packetStart)
+            runStart = packetStart
+            runSegmentSize = length
+            runDestination = destination
+        }
+        runCount += 1
+        // A shorter packet must be the last of its run.
+        if length < runSegmentSize || !useSegmentation { closeRun() }
+    }
+
+    private mutating func closeRun(endingAt end: Int? = nil) {
+        let end = end ?? buffer.writerIndex
+        defer {
+            runStart = end
+            runCount = 0
+            runSegmentSize = 0
+        }
+        guard runCount > 0, let destination = runDestination, end > runStart else { return }
+        let data = buffer.getSlice(at: runStart, length: end - runStart)!
+        let metadata: AddressedEnvelope<ByteBuffer>.Metadata? =
+            runCount > 1 ? .init(ecnState: .transportNotCapable, packetInfo: nil, segmentSize: runSegmentSize) : nil
+        envelopes.append(AddressedEnvelope(remoteAddress: destination, data: data, metadata: metadata))
+    }
+
+    /// Ends the batch: returns every envelope and starts empty.
+    mutating func drain() -> [AddressedEnvelope<ByteBuffer>] {
+        closeRun()
+        let result = envelopes
+        envelopes.removeAll(keepingCapacity: true)
+        // The envelopes share this storage until the socket has sent them; writing more into it would
+        // copy it, so the next pass starts a fresh buffer (kept under malloc's mmap threshold).
+        if buffer.writerIndex > 0 { buffer = allocator.buffer(capacity: Self.bufferCapacity) }
+        runStart = 0
+        return result
+    }
+}

@@ -1,0 +1,111 @@
+public import NIOCore
+import NIOConcurrencyHelpers
+
+/// One established QUIC connection. A handle: every operation runs on the connection's event loop.
+public final class QUICConnection: Sendable {
+    /// The ALPN protocol both sides agreed on.
+    public let negotiatedALPN: String?
+    /// True when the TLS handshake resumed an earlier session (a session ticket was accepted).
+    public let isResumed: Bool
+    public let remoteAddress: SocketAddress
+    /// Streams the peer opened, in order; finishes when the connection closes.
+    public let incomingStreams: AsyncStream<QUICStream>
+    /// DATAGRAM frames received; the oldest are dropped when the reader falls behind.
+    public let incomingDatagrams: AsyncStream<ByteBuffer>
+    public let eventLoop: any EventLoop
+
+    private let core: NIOLoopBound<ConnectionCore>
+    private let streamSink: AsyncStream<QUICStream>.Continuation
+    private let datagramSink: AsyncStream<ByteBuffer>.Continuation
+    private let closedPromise: EventLoopPromise<QUICConnectionError>
+
+    init(core: ConnectionCore, alpn: String?, resumed: Bool) {
+        let loop = core.endpoint.loop
+        self.core = NIOLoopBound(core, eventLoop: loop)
+        self.eventLoop = loop
+        self.negotiatedALPN = alpn
+        self.isResumed = resumed
+        self.remoteAddress = core.remoteAddress
+        (incomingStreams, streamSink) = AsyncStream.makeStream(of: QUICStream.self)
+        (incomingDatagrams, datagramSink) = AsyncStream.makeStream(
+            of: ByteBuffer.self, bufferingPolicy: .bufferingNewest(core.transport.datagramReceiveQueueLimit))
+        closedPromise = loop.makePromise(of: QUICConnectionError.self)
+    }
+
+    /// Opens a bidirectional stream, waiting for stream credit if the peer's limit is reached.
+    public func openBidirectionalStream() async throws -> QUICStream {
+        try await open(bidirectional: true)
+    }
+
+    /// Opens a send-only unidirectional stream.
+    public func openUnidirectionalStream() async throws -> QUICStream {
+        try await open(bidirectional: false)
+    }
+
+    private func open(bidirectional: Bool) async throws -> QUICStream {
+        let core = self.core
+        return try await withCheckedThrowingContinuation { continuation in
+            eventLoop.execute { core.value.openStream(bidirectional: bidirectional, continuation: continuation) }
+        }
+    }
+
+    /// Queues a DATAGRAM frame (unreliable: it may be dropped under congestion or if too large).
+    public func sendDatagram(_ payload: ByteBuffer) {
+        let core = self.core
+        eventLoop.execute { core.value.sendDatagram(payload) }
+    }
+
+    /// The largest datagram payload the peer accepts on the current path.
+    public func maxDatagramPayloadSize() async -> Int {
+        let core = self.core
+        return (try? await eventLoop.submit { core.value.maxDatagramPayload }.get()) ?? 0
+    }
+
+    /// Closes the connection with an application error code and reason (CONNECTION_CLOSE 0x1d).
+    public func close(code: UInt64 = 0, reason: String = "") {
+        let core = self.core
+        eventLoop.execute { core.value.close(code: code, reason: reason) }
+    }
+
+    /// Waits until the connection is over and returns why.
+    public func closed() async -> QUICConnectionError {
+        (try? await closedPromise.futureResult.get()) ?? QUICConnectionError(kind: .local, reason: "unknown")
+    }
+
+    // MARK: loop side
+
+    func closeOnLoop(code: UInt64, reason: String) { core.value.close(code: code, reason: reason) }
+
+    func incoming(_ stream: QUICStream) { streamSink.yield(stream) }
+
+    func incomingDatagram(_ bytes: UnsafeRawBufferPointer) {
+        var buffer = ByteBufferAllocator().buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        datagramSink.yield(buffer)
+    }
+
+    func finish(_ error: QUICConnectionError) {
+        streamSink.finish()
+        datagramSink.finish()
+        closedPromise.succeed(error)
+    }
+
+    // MARK: stream operations, on behalf of QUICStream
+
+    func write(stream id: Int64, _ buffer: ByteBuffer, finish: Bool) async throws {
+        let core = self.core
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            eventLoop.execute { core.value.write(id, buffer, finish: finish, continuation: continuation) }
+        }
+    }
+
+    func reset(stream id: Int64, code: UInt64) {
+        let core = self.core
+        eventLoop.execute { core.value.resetStream(id, code: code) }
+    }
+
+    func stopSending(stream id: Int64, code: UInt64) {
+        let core = self.core
+        eventLoop.execute { core.value.stopSending(id, code: code) }
+    }
+}

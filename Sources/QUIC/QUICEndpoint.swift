@@ -1,0 +1,110 @@
+public import Logging
+public import NIOCore
+public import NIOPosix
+
+/// A UDP socket that speaks QUIC: it listens (with a server configuration) and dials, with many
+/// connections at once. All of its connections live on the socket's event loop.
+///
+///     let endpoint = try await QUICEndpoint.bind(host: "127.0.0.1", port: 4443, server: serverConfig)
+///     for await connection in endpoint.incomingConnections { ... }
+public final class QUICEndpoint: Sendable {
+    public let localAddress: SocketAddress
+    /// Connections whose handshake completed, in order; finishes when the endpoint closes.
+    /// Empty (finishes at close) for an endpoint without a server configuration.
+    public let incomingConnections: AsyncStream<QUICConnection>
+    /// The event loop that owns the socket and every connection of this endpoint.
+    public let eventLoop: any EventLoop
+    private let channel: any Channel
+    private let core: NIOLoopBound<EndpointCore>
+
+    private init(
+        channel: any Channel, core: NIOLoopBound<EndpointCore>, incoming: AsyncStream<QUICConnection>
+    ) throws {
+        guard let address = channel.localAddress else { throw QUICEndpointError("the UDP socket has no local address") }
+        self.localAddress = address
+        self.channel = channel
+        self.core = core
+        self.eventLoop = channel.eventLoop
+        self.incomingConnections = incoming
+    }
+
+    /// Binds a UDP socket. Pass `server` to accept connections; any endpoint can dial.
+    public static func bind(
+        host: String = "127.0.0.1",
+        port: Int = 0,
+        server: QUICServerConfiguration? = nil,
+        options: QUICEndpointOptions = .init(),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "quic")
+    ) async throws -> QUICEndpoint {
+        let (incoming, acceptor) = AsyncStream.makeStream(
+            of: QUICConnection.self, bufferingPolicy: .bufferingOldest(server?.acceptQueueLimit ?? 0))
+        if server == nil { acceptor.finish() }
+        let receiveOffload = options.receiveOffload && System.supportsUDPReceiveOffload
+        let messageSize = receiveOffload ? 65536 : 2048
+        let vectorCount = max(1, options.vectorReadCount)
+        var bootstrap = DatagramBootstrap(group: group)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(options.socketReceiveBufferSize))
+            .channelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(options.socketSendBufferSize))
+            .channelOption(.datagramVectorReadMessageCount, value: vectorCount)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: messageSize * vectorCount))
+            .channelOption(.maxMessagesPerRead, value: 4)
+        if receiveOffload {
+            bootstrap = bootstrap
+                .channelOption(.datagramReceiveOffload, value: true)
+                .channelOption(.datagramReceiveSegmentSize, value: true)
+        }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let core = try EndpointCore(
+                        loop: channel.eventLoop, server: server, acceptor: acceptor, options: options, logger: logger)
+                    try channel.pipeline.syncOperations.addHandler(core)
+                }
+            }.bind(host: host, port: port).get()
+        } catch {
+            throw QUICEndpointError("cannot bind UDP \(host):\(port): \(error)")
+        }
+        let core = try await channel.eventLoop.submit {
+            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: EndpointCore.self), eventLoop: channel.eventLoop)
+        }.get()
+        return try QUICEndpoint(channel: channel, core: core, incoming: incoming)
+    }
+
+    /// Dials a server and returns once the handshake completed (or throws `QUICConnectionError`).
+    public func connect(host: String, port: Int, configuration: QUICClientConfiguration) async throws -> QUICConnection {
+        let remote = try SocketAddress.makeAddressResolvingHost(host, port: port)
+        let serverName = configuration.serverName ?? host
+        let promise = eventLoop.makePromise(of: QUICConnection.self)
+        let core = self.core
+        eventLoop.execute {
+            core.value.connect(to: remote, serverName: serverName, configuration: configuration, promise: promise)
+        }
+        return try await promise.futureResult.get()
+    }
+
+    /// Closes every connection (CONNECTION_CLOSE with `code`), waits up to `grace` for them to finish,
+    /// then closes the socket.
+    public func close(code: UInt64 = 0, reason: String = "endpoint closing", grace: Duration = .milliseconds(500)) async {
+        let promise = eventLoop.makePromise(of: Void.self)
+        let core = self.core
+        eventLoop.execute {
+            core.value.close(code: code, reason: reason, grace: .nanoseconds(Int64(grace.nanoseconds)), promise: promise)
+        }
+        try? await promise.futureResult.get()
+    }
+
+    /// A snapshot of the endpoint's counters.
+    public func statistics() async -> QUICEndpointStatistics {
+        let core = self.core
+        return (try? await eventLoop.submit { core.value.statistics }.get()) ?? .init()
+    }
+
+    /// Connections currently held (including ones in their closing period).
+    public func connectionCount() async -> Int {
+        let core = self.core
+        return (try? await eventLoop.submit { core.value.connectionCount }.get()) ?? 0
+    }
+}

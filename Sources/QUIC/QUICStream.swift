@@ -1,0 +1,74 @@
+public import NIOCore
+
+/// One QUIC stream: bidirectional, or unidirectional (send-only if we opened it, receive-only if the peer did).
+///
+/// Reading returns chunks in order and `nil` at the peer's FIN; flow-control credit returns to the peer
+/// only as chunks are read. Writing suspends while the stream holds more unacknowledged bytes than the
+/// configured send buffer limit.
+public final class QUICStream: Sendable {
+    public let id: Int64
+    public let connection: QUICConnection
+    private let inbound: StreamInbound?
+
+    init(id: Int64, connection: QUICConnection, inbound: StreamInbound?) {
+        self.id = id
+        self.connection = connection
+        self.inbound = inbound
+    }
+
+    public var isUnidirectional: Bool { id & 0x2 != 0 }
+    /// True when the client opened it (QUIC stream IDs carry the initiator in bit 0).
+    public var isClientInitiated: Bool { id & 0x1 == 0 }
+
+    /// The next received bytes, or `nil` once the peer finished the stream.
+    /// Throws `QUICStreamError.reset` if the peer reset it.
+    public func read() async throws -> ByteBuffer? {
+        guard let inbound else { throw QUICStreamError.wrongDirection }
+        return try await inbound.read()
+    }
+
+    /// Reads to the end of the stream; throws if more than `limit` bytes arrive.
+    public func readAll(limit: Int) async throws -> ByteBuffer {
+        var all = ByteBuffer()
+        while let chunk = try await read() {
+            guard all.readableBytes + chunk.readableBytes <= limit else {
+                stopSending(code: 0)
+                throw QUICStreamError.locallyClosed
+            }
+            if all.readableBytes == 0 { all = chunk } else { all.writeImmutableBuffer(chunk) }
+        }
+        return all
+    }
+
+    /// Queues bytes to send; suspends while the send buffer is over its limit.
+    public func write(_ buffer: ByteBuffer) async throws {
+        try await connection.write(stream: id, buffer, finish: false)
+    }
+
+    /// Queues the last bytes and the FIN.
+    public func write(_ buffer: ByteBuffer, finish: Bool) async throws {
+        try await connection.write(stream: id, buffer, finish: finish)
+    }
+
+    /// Ends the send side (FIN) after the bytes already queued.
+    public func finish() async throws {
+        try await connection.write(stream: id, ByteBuffer(), finish: true)
+    }
+
+    /// Abandons the send side: RESET_STREAM with an application error code.
+    public func reset(code: UInt64) { connection.reset(stream: id, code: code) }
+
+    /// Asks the peer to stop sending: STOP_SENDING with an application error code.
+    public func stopSending(code: UInt64) { connection.stopSending(stream: id, code: code) }
+}
+
+extension QUICStream: AsyncSequence {
+    public typealias Element = ByteBuffer
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let stream: QUICStream
+        public mutating func next() async throws -> ByteBuffer? { try await stream.read() }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(stream: self) }
+}

@@ -1,0 +1,124 @@
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The receive side of one stream, shared between its connection's event loop (which delivers bytes)
+/// and the one task that reads them.
+///
+/// Flow-control credit goes back to the peer only as the reader consumes, so a reader that stops
+/// reading holds the peer at one receive window: buffered memory is bounded by the window.
+final class StreamInbound: Sendable {
+    private struct State {
+        var buffered: ByteBuffer?
+        var finished = false
+        var error: QUICStreamError?
+        var waiter: CheckedContinuation<ByteBuffer?, any Error>?
+        /// Bytes the reader took that were not yet credited back to the peer.
+        var unreported = 0
+    }
+
+    private let state = NIOLockedValueBox(State())
+    /// Credits consumed bytes back to the peer (runs the ngtcp2 calls on the connection's loop).
+    private let returnCredit: @Sendable (Int) -> Void
+    /// Credit is returned in steps of at least this many bytes, to batch the hop to the loop.
+    private let creditStep: Int
+
+    init(creditStep: Int, returnCredit: @escaping @Sendable (Int) -> Void) {
+        self.creditStep = creditStep
+        self.returnCredit = returnCredit
+    }
+
+    // MARK: loop side
+
+    /// Appends received bytes; `fin` marks the end of the stream.
+    func deliver(_ bytes: UnsafeRawBufferPointer, fin: Bool) {
+        let (waiter, handOff, credit): (CheckedContinuation<ByteBuffer?, any Error>?, ByteBuffer?, Int) =
+            state.withLockedValue { state in
+                if state.error != nil { return (nil, nil, 0) }
+                if !bytes.isEmpty {
+                    if state.buffered == nil {
+                        var buffer = ByteBufferAllocator().buffer(capacity: max(bytes.count, 16 * 1024))
+                        buffer.writeBytes(bytes)
+                        state.buffered = buffer
+                    } else {
+                        state.buffered!.writeBytes(bytes)
+                    }
+                }
+                if fin { state.finished = true }
+                guard let waiter = state.waiter else { return (nil, nil, 0) }
+                state.waiter = nil
+                let buffer = state.buffered
+                state.buffered = nil
+                let credit = Self.account(&state, taking: buffer?.readableBytes ?? 0, step: creditStep, waiting: false)
+                return (waiter, buffer, credit)
+            }
+        if credit > 0 { returnCredit(credit) }
+        // A waiter with no buffer here means FIN arrived with no new bytes: end of stream.
+        waiter?.resume(returning: handOff)
+    }
+
+    /// The stream ended abnormally (peer reset, connection closed): unread bytes are discarded (as RFC 9000
+    /// allows on reset) and the reader sees the error.
+    func fail(_ error: QUICStreamError) {
+        let waiter = state.withLockedValue { state -> CheckedContinuation<ByteBuffer?, any Error>? in
+            // A stream whose FIN arrived ended cleanly: its reader still gets the buffered bytes, then the end.
+            guard state.error == nil, !state.finished else { return nil }
+            state.error = error
+            state.buffered = nil
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(throwing: error)
+    }
+
+    // MARK: reader side
+
+    /// The next bytes in stream order, or `nil` once the peer finished the stream.
+    func read() async throws -> ByteBuffer? {
+        enum Next {
+            case bytes(ByteBuffer?, credit: Int)
+            case failure(QUICStreamError)
+            case wait(credit: Int)
+        }
+        let next = state.withLockedValue { state -> Next in
+            if let buffer = state.buffered {
+                state.buffered = nil
+                return .bytes(buffer, credit: Self.account(&state, taking: buffer.readableBytes, step: creditStep, waiting: false))
+            }
+            if state.finished { return .bytes(nil, credit: 0) }
+            if let error = state.error { return .failure(error) }
+            return .wait(credit: Self.account(&state, taking: 0, step: creditStep, waiting: true))
+        }
+        switch next {
+        case .bytes(let buffer, let credit):
+            if credit > 0 { returnCredit(credit) }
+            return buffer
+        case .failure(let error):
+            throw error
+        case .wait(let credit):
+            if credit > 0 { returnCredit(credit) }
+            return try await withCheckedThrowingContinuation { continuation in
+                let immediate = state.withLockedValue { state -> Result<ByteBuffer?, any Error>? in
+                    if let buffer = state.buffered {
+                        state.buffered = nil
+                        state.unreported += buffer.readableBytes
+                        return .success(buffer)
+                    }
+                    if state.finished { return .success(nil) }
+                    if let error = state.error { return .failure(error) }
+                    precondition(state.waiter == nil, "a QUIC stream has one reader at a time")
+                    state.waiter = continuation
+                    return nil
+                }
+                if let immediate { continuation.resume(with: immediate) }
+            }
+        }
+    }
+
+    /// Adds `taken` to the unreported count and returns the credit to send now (0 to keep batching).
+    private static func account(_ state: inout State, taking taken: Int, step: Int, waiting: Bool) -> Int {
+        state.unreported += taken
+        guard state.unreported >= step || (waiting && state.unreported > 0) else { return 0 }
+        defer { state.unreported = 0 }
+        return state.unreported
+    }
+}
