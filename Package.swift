@@ -60,6 +60,7 @@ let package = Package(
             name: "quic-perf",
             dependencies: [
                 "QUIC",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/quic-perf",

@@ -726,8 +726,8 @@ final class ConnectionCore {
     }
 
     func stopSending(_ id: Int64, code: UInt64) {
-        guard let conn, let state = streams[id] else { return }
-        state.inbound?.fail(.locallyClosed)
+        // The reader keeps waiting for the peer's answer (RESET_STREAM, or the stream's end).
+        guard let conn, streams[id] != nil else { return }
         _ = ngtcp2_conn_shutdown_stream_read(conn, 0, id, code)
         endpoint.needsWrite(self)
     }
