@@ -105,7 +105,11 @@ final class ConnectionCore {
         settings.handshake_timeout = transport.handshakeTimeout.nanoseconds
         settings.max_stream_window = transport.maxStreamReceiveWindow
         settings.max_window = transport.maxConnectionReceiveWindow
-        settings.cc_algo = NGTCP2_CC_ALGO_CUBIC
+        switch transport.congestionControl {
+        case .reno: settings.cc_algo = NGTCP2_CC_ALGO_RENO
+        case .cubic: settings.cc_algo = NGTCP2_CC_ALGO_CUBIC
+        case .bbr: settings.cc_algo = NGTCP2_CC_ALGO_BBR
+        }
         return settings
     }
 

@@ -27,7 +27,15 @@ public struct QUICTransportConfiguration: Sendable {
     /// Datagrams queued for sending when congestion control holds them back; older ones are dropped past this.
     public var datagramSendQueueLimit: Int = 1024
 
+    /// Congestion controller: CUBIC by default; BBR keeps throughput up on paths with random loss.
+    public var congestionControl: QUICCongestionControl = .cubic
+
     public init() {}
+}
+
+/// The congestion control algorithms ngtcp2 offers.
+public enum QUICCongestionControl: Sendable {
+    case reno, cubic, bbr
 }
 
 /// How a client decides to trust the server's certificate.

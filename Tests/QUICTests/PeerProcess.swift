@@ -68,6 +68,17 @@ final class PeerProcess: Sendable {
         throw PeerError("\(name): no line starting with '\(prefix)' within \(timeout); stdout: \(lines.suffix(10)); stderr: \(stderr.suffix(2000))")
     }
 
+    /// Waits for a stderr line containing `text` (programs that log there, like ngtcp2's examples).
+    func waitForStderr(containing text: String, timeout: Duration = .seconds(30)) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let line = stderr.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
+            if !process.isRunning { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw PeerError("\(name): stderr has no '\(text)' within \(timeout); stderr: \(stderr.suffix(2000))")
+    }
+
     /// Waits for the process to exit and returns its status (bounded by `timeout`, then killed).
     func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout

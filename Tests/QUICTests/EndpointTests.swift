@@ -1,0 +1,193 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import QUIC
+import Testing
+
+/// Our client against our server: concurrency, certificate checks, limits and flow control.
+@Suite(.timeLimit(.minutes(2)))
+struct EndpointTests {
+    @Test func hundredConcurrentConnectionsEchoByteExact() async throws {
+        try await withEchoServer { server in
+            let port = server.localAddress.port!
+            let client = try await makeClient()
+            let echoed = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<100 {
+                    group.addTask {
+                        let connection = try await client.connect(host: "127.0.0.1", port: port, configuration: pinned())
+                        let payload = patternBytes(32 * 1024 + index, seed: UInt64(index + 1))
+                        let reply = try await echoRoundTrip(connection, payload)
+                        connection.close(code: 0)
+                        return reply == payload
+                    }
+                }
+                var matches = 0
+                for try await ok in group where ok { matches += 1 }
+                return matches
+            }
+            #expect(echoed == 100)
+            #expect(await server.statistics().connectionsAccepted == 100)
+            await client.close()
+        }
+    }
+
+    @Test func expiredCertificateIsRejectedWithAClearError() async throws {
+        let expired = try QUICServerIdentity.generateSelfSigned(
+            names: ["localhost"], notValidBefore: Date().addingTimeInterval(-30 * 86400), validity: 86400)
+        try await withEchoServer(identity: expired) { server in
+            let client = try await makeClient()
+            await #expect {
+                _ = try await client.connect(host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned(expired))
+            } throws: { error in
+                guard let error = error as? QUICConnectionError else { return false }
+                return error.kind == .certificateRejected && error.reason.contains("expired")
+            }
+            await client.close()
+        }
+    }
+
+    @Test func certificateAuthorityVerificationChecksTheName() async throws {
+        let directory = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        try testIdentity.write(certificateFile: certificate, keyFile: directory.appendingPathComponent("key.pem").path)
+        try await withEchoServer { server in
+            let port = server.localAddress.port!
+            let client = try await makeClient()
+            let good = try await client.connect(
+                host: "127.0.0.1", port: port,
+                configuration: QUICClientConfiguration(
+                    alpn: ["echo"], serverName: "localhost", verification: .certificateAuthorities(pemFile: certificate)))
+            #expect(good.negotiatedALPN == "echo")
+            good.close()
+            await #expect {
+                _ = try await client.connect(
+                    host: "127.0.0.1", port: port,
+                    configuration: QUICClientConfiguration(
+                        alpn: ["echo"], serverName: "example.com",
+                        verification: .certificateAuthorities(pemFile: certificate)))
+            } throws: { error in
+                (error as? QUICConnectionError)?.kind == .certificateRejected
+            }
+            // The system roots do not know a self-signed certificate.
+            await #expect {
+                _ = try await client.connect(
+                    host: "127.0.0.1", port: port,
+                    configuration: QUICClientConfiguration(alpn: ["echo"], serverName: "localhost", verification: .systemRoots))
+            } throws: { error in
+                (error as? QUICConnectionError)?.kind == .certificateRejected
+            }
+            await client.close()
+        }
+    }
+
+    @Test func alpnMismatchFailsTheHandshake() async throws {
+        try await withEchoServer(alpn: ["echo"]) { server in
+            let client = try await makeClient()
+            await #expect {
+                _ = try await client.connect(
+                    host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned(alpn: ["moq-lite-06"]))
+            } throws: { error in
+                // TLS alert no_application_protocol (120) as QUIC CRYPTO_ERROR 0x100 + 120.
+                guard let error = error as? QUICConnectionError else { return false }
+                return error.kind == .transport && error.code == 0x178
+            }
+            await client.close()
+        }
+    }
+
+    @Test func handshakeToASilentPeerTimesOut() async throws {
+        // A bound UDP socket that never answers.
+        let silent = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        defer { silent.close(promise: nil) }
+        let client = try await makeClient()
+        var configuration = pinned()
+        configuration.transport.handshakeTimeout = .milliseconds(500)
+        let started = ContinuousClock.now
+        await #expect {
+            _ = try await client.connect(host: "127.0.0.1", port: silent.localAddress!.port!, configuration: configuration)
+        } throws: { error in
+            (error as? QUICConnectionError)?.kind == .handshakeTimeout
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+        await client.close()
+    }
+
+    @Test func aReaderThatStopsHoldsThePeerAtTheWindow() async throws {
+        var transport = QUICTransportConfiguration()
+        transport.streamReceiveWindow = 256 * 1024
+        transport.maxStreamReceiveWindow = 256 * 1024
+        let server = try await QUICEndpoint.bind(
+            host: "127.0.0.1", port: 0,
+            server: QUICServerConfiguration(alpn: ["echo"], identity: testIdentity, transport: transport))
+        let client = try await makeClient()
+        var clientConfiguration = pinned()
+        clientConfiguration.transport.streamSendBufferLimit = 64 * 1024
+        let connection = try await client.connect(
+            host: "127.0.0.1", port: server.localAddress.port!, configuration: clientConfiguration)
+        let stream = try await connection.openBidirectionalStream()
+        // The server accepts the stream but never reads it.
+        var accepted = server.incomingConnections.makeAsyncIterator()
+        let serverConnection = try #require(await accepted.next())
+        let written = ManagedCounter()
+        let writer = Task {
+            let chunk = ByteBuffer(repeating: 1, count: 16 * 1024)
+            while !Task.isCancelled {
+                try await stream.write(chunk)
+                written.add(chunk.readableBytes)
+            }
+        }
+        var incoming = serverConnection.incomingStreams.makeAsyncIterator()
+        let serverStream = try #require(await incoming.next())
+        try await Task.sleep(for: .seconds(1))
+        let stalledAt = written.value
+        try await Task.sleep(for: .milliseconds(500))
+        // No progress while nobody reads, and no more than window + send buffer + one chunk accepted.
+        #expect(written.value == stalledAt)
+        #expect(stalledAt <= 256 * 1024 + 64 * 1024 + 16 * 1024)
+        #expect(stalledAt >= 256 * 1024)
+        // Reading releases credit and the writer moves again.
+        var drained = 0
+        while drained < 512 * 1024, let chunk = try await serverStream.read() { drained += chunk.readableBytes }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(written.value > stalledAt)
+        writer.cancel()
+        connection.close()
+        await client.close()
+        await server.close()
+    }
+
+    @Test func openingPastThePeersStreamLimitWaitsForCredit() async throws {
+        var transport = QUICTransportConfiguration()
+        transport.maxIncomingBidirectionalStreams = 2
+        try await withEchoServer(transport: transport) { server in
+            let client = try await makeClient()
+            let connection = try await client.connect(host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned())
+            let first = try await connection.openBidirectionalStream()
+            _ = try await connection.openBidirectionalStream()
+            let thirdOpened = ManagedCounter()
+            let third = Task {
+                let stream = try await connection.openBidirectionalStream()
+                thirdOpened.add(1)
+                return stream
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(thirdOpened.value == 0, "a third stream opened past the server's limit of 2")
+            // Finishing the first stream (echoed and closed by the server) returns one unit of credit.
+            try await first.write(ByteBuffer(string: "done"), finish: true)
+            _ = try await first.readAll(limit: 16)
+            let opened = try await withTimeout(.seconds(5), "third stream") { try await third.value }
+            #expect(opened.id == 8)
+            connection.close()
+            await client.close()
+        }
+    }
+}
+
+/// A counter shared between a test and the tasks it starts.
+final class ManagedCounter: Sendable {
+    private let box = NIOLockedValueBox(0)
+    func add(_ amount: Int) { box.withLockedValue { $0 += amount } }
+    var value: Int { box.withLockedValue { $0 } }
+}
