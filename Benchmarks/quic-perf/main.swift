@@ -21,12 +21,14 @@ struct Server: AsyncParsableCommand {
 
     @Option(help: "UDP address to listen on.") var listen = "127.0.0.1:4450"
     @Option(help: "Exit after serving this many connections (0: run until killed).") var connections = 0
+    @OptionGroup var tuning: Tuning
 
     func run() async throws {
         let (host, port) = try parseHostPort(listen)
         let identity = try QUICServerIdentity.generateSelfSigned(names: ["localhost", "127.0.0.1"])
         let endpoint = try await QUICEndpoint.bind(
-            host: host, port: port, server: QUICServerConfiguration(alpn: ["perf"], identity: identity))
+            host: host, port: port,
+            server: QUICServerConfiguration(alpn: ["perf"], identity: identity, transport: tuning.transport))
         emit("READY \(endpoint.localAddress.port ?? 0) \(identity.fingerprintHex)")
         var served = 0
         for await connection in endpoint.incomingConnections {
@@ -54,13 +56,15 @@ struct Client: AsyncParsableCommand {
     @Option(help: "Server UDP address.") var connect = "127.0.0.1:4450"
     @Option(help: "Bytes to send.") var bytes = 1 << 30
     @Option(help: "Bytes per write call.") var writeSize = 256 * 1024
+    @OptionGroup var tuning: Tuning
 
     func run() async throws {
         let (host, port) = try parseHostPort(connect)
         let endpoint = try await QUICEndpoint.bind(host: "127.0.0.1", port: 0)
         let connection = try await endpoint.connect(
             host: host, port: port,
-            configuration: QUICClientConfiguration(alpn: ["perf"], verification: .insecureNoVerification))
+            configuration: QUICClientConfiguration(
+                alpn: ["perf"], verification: .insecureNoVerification, transport: tuning.transport))
         let stream = try await connection.openBidirectionalStream()
         let chunk = ByteBuffer(repeating: 0x5a, count: writeSize)
         let start = ContinuousClock.now
@@ -94,6 +98,21 @@ struct Client: AsyncParsableCommand {
                 + "cpu=\(String(format: "%.3f", processCPUSeconds())) "
                 + "datagrams=\(stats.datagramsSent) sendcalls=\(stats.sendCalls)")
         await endpoint.close()
+    }
+}
+
+/// Transport knobs both roles accept, to compare settings in one place.
+struct Tuning: ParsableArguments {
+    @Option(help: "Congestion control: bbr, cubic or reno.") var cc = "bbr"
+    @Option(help: "Initial stream receive window in bytes.") var streamWindow: UInt64 = 1 << 20
+    @Option(help: "Initial connection receive window in bytes.") var connectionWindow: UInt64 = 4 << 20
+
+    var transport: QUICTransportConfiguration {
+        var transport = QUICTransportConfiguration()
+        transport.congestionControl = cc == "bbr" ? .bbr : cc == "reno" ? .reno : .cubic
+        transport.streamReceiveWindow = streamWindow
+        transport.connectionReceiveWindow = connectionWindow
+        return transport
     }
 }
 

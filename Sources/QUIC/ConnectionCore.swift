@@ -32,6 +32,8 @@ final class ConnectionCore {
     /// Streams with bytes or a FIN to send and flow-control credit to send them.
     private var sendable = CircularBuffer<Int64>()
     private var pendingDatagrams = CircularBuffer<ByteBuffer>()
+    /// Readers that got bytes during the current batch of packets; woken once the batch is done.
+    private var readersToWake: [StreamInbound] = []
     private var openWaiters = CircularBuffer<(bidirectional: Bool, continuation: CheckedContinuation<QUICStream, any Error>)>()
     private var timer: Scheduled<Void>?
     private var timerDeadline: UInt64 = .max
@@ -326,6 +328,14 @@ final class ConnectionCore {
 
     // MARK: packets out
 
+    /// Wakes the readers that received bytes since the last call (after a batch of packets).
+    func wakeReaders() {
+        guard !readersToWake.isEmpty else { return }
+        let readers = readersToWake
+        readersToWake.removeAll(keepingCapacity: true)
+        for reader in readers { reader.wake() }
+    }
+
     /// Writes as many packets as congestion control and pacing allow into `batch`.
     func writePackets(into batch: inout PacketBatch) {
         guard let conn else { return }
@@ -582,14 +592,15 @@ final class ConnectionCore {
             if let conn { ngtcp2_conn_extend_max_offset(conn, UInt64(bytes.count)) }
             return 0
         }
-        inbound.deliver(bytes, fin: fin)
+        if inbound.deliver(bytes, fin: fin) { readersToWake.append(inbound) }
         return 0
     }
 
     func acknowledged(_ id: Int64, bytes: Int) {
         guard let state = streams[id] else { return }
         state.send.acknowledge(bytes)
-        state.resumeWriters(limit: transport.streamSendBufferLimit)
+        // Hysteresis: a suspended writer resumes once half the buffer drained, not on every ACK.
+        state.resumeWriters(limit: transport.streamSendBufferLimit / 2)
     }
 
     func peerOpenedStream(_ id: Int64) -> Int32 {

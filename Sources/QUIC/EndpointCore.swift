@@ -254,6 +254,7 @@ final class EndpointCore: ChannelInboundHandler {
             core.armTimer()
         }
         emit()
+        for core in pending { core.wakeReaders() }
     }
 
     /// Writes one connection's packets right away (timer expiry, new dial).

@@ -27,8 +27,9 @@ public struct QUICTransportConfiguration: Sendable {
     /// Datagrams queued for sending when congestion control holds them back; older ones are dropped past this.
     public var datagramSendQueueLimit: Int = 1024
 
-    /// Congestion controller: CUBIC by default; BBR keeps throughput up on paths with random loss.
-    public var congestionControl: QUICCongestionControl = .cubic
+    /// Congestion controller. BBR by default: on a path with 5% random loss it moved 20 MiB 15x faster
+    /// than CUBIC here (LossTests), and it is as fast on clean paths.
+    public var congestionControl: QUICCongestionControl = .bbr
 
     public init() {}
 }

@@ -29,22 +29,31 @@ final class StreamInbound: Sendable {
 
     // MARK: loop side
 
-    /// Appends received bytes; `fin` marks the end of the stream.
-    func deliver(_ bytes: UnsafeRawBufferPointer, fin: Bool) {
+    /// Appends received bytes; `fin` marks the end of the stream. Returns true when a reader is waiting:
+    /// the caller then calls `wake()` once its batch of packets is done, so a burst of packets costs one
+    /// wake-up of the reader's thread, not one per packet.
+    func deliver(_ bytes: UnsafeRawBufferPointer, fin: Bool) -> Bool {
+        state.withLockedValue { state in
+            if state.error != nil { return false }
+            if !bytes.isEmpty {
+                if state.buffered == nil {
+                    var buffer = ByteBufferAllocator().buffer(capacity: max(bytes.count, 64 * 1024))
+                    buffer.writeBytes(bytes)
+                    state.buffered = buffer
+                } else {
+                    state.buffered!.writeBytes(bytes)
+                }
+            }
+            if fin { state.finished = true }
+            return state.waiter != nil
+        }
+    }
+
+    /// Hands what arrived to a waiting reader, if any.
+    func wake() {
         let (waiter, handOff, credit): (CheckedContinuation<ByteBuffer?, any Error>?, ByteBuffer?, Int) =
             state.withLockedValue { state in
-                if state.error != nil { return (nil, nil, 0) }
-                if !bytes.isEmpty {
-                    if state.buffered == nil {
-                        var buffer = ByteBufferAllocator().buffer(capacity: max(bytes.count, 16 * 1024))
-                        buffer.writeBytes(bytes)
-                        state.buffered = buffer
-                    } else {
-                        state.buffered!.writeBytes(bytes)
-                    }
-                }
-                if fin { state.finished = true }
-                guard let waiter = state.waiter else { return (nil, nil, 0) }
+                guard let waiter = state.waiter, state.buffered != nil || state.finished else { return (nil, nil, 0) }
                 state.waiter = nil
                 let buffer = state.buffered
                 state.buffered = nil
