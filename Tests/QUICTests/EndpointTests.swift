@@ -197,3 +197,47 @@ final class ManagedCounter: Sendable {
     func add(_ amount: Int) { box.withLockedValue { $0 += amount } }
     var value: Int { box.withLockedValue { $0 } }
 }
+
+/// Idle timeout closes a quiet connection; keep-alive PINGs hold it open.
+@Suite(.timeLimit(.minutes(1)))
+struct IdleAndKeepAliveTests {
+    @Test func idleTimeoutClosesAndKeepAliveHoldsOpen() async throws {
+        var transport = QUICTransportConfiguration()
+        transport.idleTimeout = .milliseconds(800)
+        try await withEchoServer(transport: transport) { server in
+            let client = try await makeClient()
+            var quiet = pinned()
+            quiet.transport.idleTimeout = .milliseconds(800)
+            let idle = try await client.connect(host: "127.0.0.1", port: server.localAddress.port!, configuration: quiet)
+            var alive = quiet
+            alive.transport.keepAliveInterval = .milliseconds(200)
+            let kept = try await client.connect(host: "127.0.0.1", port: server.localAddress.port!, configuration: alive)
+            let reason = try await withTimeout(.seconds(10), "idle close") { await idle.closed() }
+            #expect(reason.kind == .idleTimeout)
+            // Well past the idle timeout, the kept-alive connection still echoes.
+            try await Task.sleep(for: .milliseconds(1500))
+            #expect(try await echoRoundTrip(kept, ByteBuffer(string: "alive")) == ByteBuffer(string: "alive"))
+            kept.close()
+            await client.close()
+        }
+    }
+
+    @Test func serverIdentityLoadsFromPEMFiles() async throws {
+        let directory = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        let key = directory.appendingPathComponent("key.pem").path
+        try testIdentity.write(certificateFile: certificate, keyFile: key)
+        let loaded = try QUICServerIdentity.load(certificateFile: certificate, keyFile: key)
+        #expect(loaded.fingerprintSHA256 == testIdentity.fingerprintSHA256)
+        #expect(loaded.fingerprintHex.count == 64)
+        try await withEchoServer(identity: loaded) { server in
+            let client = try await makeClient()
+            let connection = try await client.connect(host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned(loaded))
+            #expect(connection.negotiatedALPN == "echo")
+            connection.close()
+            await client.close()
+        }
+        #expect(throws: QUICEndpointError.self) { try QUICServerIdentity.load(certificateFile: key, keyFile: key) }
+    }
+}
