@@ -12,6 +12,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "QUIC", targets: ["QUIC"]),
+        .library(name: "MoQWire", targets: ["MoQWire"]),
+        .library(name: "MoQ", targets: ["MoQ"]),
         .executable(name: "quic-echo", targets: ["quic-echo"]),
         .executable(name: "quic-perf", targets: ["quic-perf"]),
     ],
@@ -66,9 +68,36 @@ let package = Package(
             path: "Benchmarks/quic-perf",
             swiftSettings: strictSwift
         ),
+        // The moq-lite model (origin, broadcasts, tracks, groups, frames) and sessions over QUIC.
+        .target(
+            name: "MoQ",
+            dependencies: [
+                "QUIC",
+                "MoQWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "MoQTests",
+            dependencies: ["MoQ", "MoQWire", "QUIC"],
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "QUICTests",
             dependencies: ["QUIC"],
+            swiftSettings: strictSwift
+        ),
+        // moq-lite 04/05/06 codecs on ByteBuffer: pure functions, no I/O, fuzzable (Fuzz/MoQWireFuzz).
+        .target(
+            name: "MoQWire",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "MoQWireTests",
+            dependencies: ["MoQWire"],
             swiftSettings: strictSwift
         ),
     ]

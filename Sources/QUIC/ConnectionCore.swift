@@ -754,6 +754,15 @@ final class ConnectionCore {
         endpoint.needsWrite(self)
     }
 
+    var pathStatistics: QUICPathStatistics {
+        guard let conn else { return QUICPathStatistics() }
+        var info = ngtcp2_conn_info()
+        cngtcp2_conn_get_conn_info(conn, &info)
+        return QUICPathStatistics(
+            smoothedRTT: .nanoseconds(Int64(clamping: info.smoothed_rtt)), minRTT: .nanoseconds(Int64(clamping: info.min_rtt)),
+            congestionWindow: Int(info.cwnd), bytesInFlight: Int(info.bytes_in_flight))
+    }
+
     var maxDatagramPayload: Int {
         guard let conn, let parameters = ngtcp2_conn_get_remote_transport_params(conn) else { return 0 }
         // DATAGRAM frame overhead: type (1) + length varint (up to 4) + a short header and AEAD tag (~40).

@@ -55,6 +55,12 @@ public final class QUICConnection: Sendable {
         eventLoop.execute { core.value.sendDatagram(payload) }
     }
 
+    /// Round-trip time and congestion state of the current path (for PROBE reports and metrics).
+    public func pathStatistics() async -> QUICPathStatistics {
+        let core = self.core
+        return (try? await eventLoop.submit { core.value.pathStatistics }.get()) ?? QUICPathStatistics()
+    }
+
     /// The largest datagram payload the peer accepts on the current path.
     public func maxDatagramPayloadSize() async -> Int {
         let core = self.core
@@ -107,5 +113,29 @@ public final class QUICConnection: Sendable {
     func stopSending(stream id: Int64, code: UInt64) {
         let core = self.core
         eventLoop.execute { core.value.stopSending(id, code: code) }
+    }
+}
+
+/// What the congestion controller knows about the path.
+public struct QUICPathStatistics: Sendable {
+    public var smoothedRTT: Duration = .zero
+    public var minRTT: Duration = .zero
+    public var congestionWindow = 0
+    public var bytesInFlight = 0
+
+    public init() {}
+
+    public init(smoothedRTT: Duration, minRTT: Duration, congestionWindow: Int, bytesInFlight: Int) {
+        self.smoothedRTT = smoothedRTT
+        self.minRTT = minRTT
+        self.congestionWindow = congestionWindow
+        self.bytesInFlight = bytesInFlight
+    }
+
+    /// The rate the congestion window allows: cwnd per smoothed RTT, in bits per second (0 if unknown).
+    public var estimatedBitrate: UInt64 {
+        let rttNanoseconds = smoothedRTT.components.seconds * 1_000_000_000 + smoothedRTT.components.attoseconds / 1_000_000_000
+        guard rttNanoseconds > 0 else { return 0 }
+        return UInt64(Double(congestionWindow) * 8 * 1e9 / Double(rttNanoseconds))
     }
 }

@@ -14,6 +14,8 @@ final class StreamInbound: Sendable {
         var waiter: CheckedContinuation<ByteBuffer?, any Error>?
         /// Bytes the reader took that were not yet credited back to the peer.
         var unreported = 0
+        /// The reader's task was cancelled before it parked: its next park fails at once.
+        var cancelPending = false
     }
 
     private let state = NIOLockedValueBox(State())
@@ -105,20 +107,37 @@ final class StreamInbound: Sendable {
             throw error
         case .wait(let credit):
             if credit > 0 { returnCredit(credit) }
-            return try await withCheckedThrowingContinuation { continuation in
-                let immediate = state.withLockedValue { state -> Result<ByteBuffer?, any Error>? in
-                    if let buffer = state.buffered {
-                        state.buffered = nil
-                        state.unreported += buffer.readableBytes
-                        return .success(buffer)
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    let immediate = state.withLockedValue { state -> Result<ByteBuffer?, any Error>? in
+                        if let buffer = state.buffered {
+                            state.buffered = nil
+                            state.unreported += buffer.readableBytes
+                            return .success(buffer)
+                        }
+                        if state.finished { return .success(nil) }
+                        if let error = state.error { return .failure(error) }
+                        if state.cancelPending {
+                            state.cancelPending = false
+                            return .failure(CancellationError())
+                        }
+                        precondition(state.waiter == nil, "a QUIC stream has one reader at a time")
+                        state.waiter = continuation
+                        return nil
                     }
-                    if state.finished { return .success(nil) }
-                    if let error = state.error { return .failure(error) }
-                    precondition(state.waiter == nil, "a QUIC stream has one reader at a time")
-                    state.waiter = continuation
-                    return nil
+                    if let immediate { continuation.resume(with: immediate) }
                 }
-                if let immediate { continuation.resume(with: immediate) }
+            } onCancel: {
+                // Wakes the reader with CancellationError; the stream itself stays as it is.
+                let waiter = state.withLockedValue { state -> CheckedContinuation<ByteBuffer?, any Error>? in
+                    guard let waiter = state.waiter else {
+                        state.cancelPending = true
+                        return nil
+                    }
+                    state.waiter = nil
+                    return waiter
+                }
+                waiter?.resume(throwing: CancellationError())
             }
         }
     }

@@ -1,0 +1,78 @@
+import Logging
+public import MoQWire
+public import QUIC
+
+/// Opens moq-lite sessions to servers and relays.
+///
+///     let session = try await MoQClient.connect(url: "moqt://localhost:4443/", configuration: .init(verification: .pinnedSHA256([pin])))
+///     try await withThrowingDiscardingTaskGroup { group in
+///         group.addTask { await session.run() }
+///         ...
+///     }
+public enum MoQClient {
+    public struct Configuration: Sendable {
+        /// How to trust the server: system CAs, a CA file, or a pinned SHA-256 fingerprint.
+        public var verification: QUICPeerVerification
+        /// Versions offered, in preference order (force one with a one-element list).
+        public var versions: [MoQVersion]
+        /// The session's publish/consume origins, hop id and limits.
+        public var session: MoQSessionConfiguration
+        public var transport: QUICTransportConfiguration
+        /// The endpoint to dial from (a fresh one on an ephemeral port when nil).
+        public var endpoint: QUICEndpoint?
+
+        public init(
+            verification: QUICPeerVerification = .systemRoots, versions: [MoQVersion] = MoQVersion.serverPreference,
+            session: MoQSessionConfiguration = .init(), transport: QUICTransportConfiguration = .init(),
+            endpoint: QUICEndpoint? = nil
+        ) {
+            self.verification = verification
+            self.versions = versions
+            self.session = session
+            self.transport = transport
+            self.endpoint = endpoint
+        }
+    }
+
+    /// Dials `url` and returns the session (not yet running: call `run()`).
+    public static func connect(url text: String, configuration: Configuration = .init()) async throws -> MoQSession {
+        let url = try MoQURL(text)
+        guard url.scheme != .https else { throw MoQURLError("https:// (WebTransport) is not supported yet: use moqt://") }
+        let endpoint: QUICEndpoint
+        if let given = configuration.endpoint {
+            endpoint = given
+        } else {
+            endpoint = try await QUICEndpoint.bind(host: url.host.contains(":") ? "::" : "0.0.0.0", port: 0)
+        }
+        let connection = try await endpoint.connect(
+            host: url.host, port: url.port,
+            configuration: QUICClientConfiguration(
+                alpn: configuration.versions.map(\.alpn), serverName: url.host, verification: configuration.verification,
+                transport: configuration.transport))
+        guard let alpn = connection.negotiatedALPN, let version = MoQVersion(alpn: alpn) else {
+            connection.close(code: SessionErrorCode.versionNegotiationFailed.rawValue, reason: "no moq-lite version")
+            throw MoQURLError("the server agreed on no moq-lite version (ALPN \(connection.negotiatedALPN ?? "none"))")
+        }
+        var session = configuration.session
+        if version >= .lite05 { session.setupPath = url.pathAndQuery.isEmpty ? "/" : url.pathAndQuery }
+        return MoQSession(version: version, transport: QUICTransport(connection), configuration: session)
+    }
+
+    /// Connects, runs the session while `body` runs, then closes it.
+    public static func withSession<T: Sendable>(
+        url: String, configuration: Configuration = .init(), _ body: @Sendable (MoQSession) async throws -> T
+    ) async throws -> T {
+        let session = try await connect(url: url, configuration: configuration)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                await session.run()
+                return nil
+            }
+            defer { session.close() }
+            let result = try await body(session)
+            session.close()
+            group.cancelAll()
+            return result
+        }
+    }
+}

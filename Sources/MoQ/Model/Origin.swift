@@ -1,0 +1,125 @@
+import NIOConcurrencyHelpers
+
+/// A change in the set of broadcasts under some prefix.
+public enum Announcement: Sendable, Equatable {
+    /// `path` is live, reached through `hops` (origin first; empty for a local publisher).
+    case active(path: String, hops: [UInt64])
+    /// `path` is gone.
+    case ended(path: String)
+
+    public var path: String {
+        switch self {
+        case .active(let path, _), .ended(let path): return path
+        }
+    }
+}
+
+/// Where broadcasts are published and found: a relay has one, shared by every session; a client has one
+/// per side (what it publishes, what it learned from the peer). Frames never pass through it.
+///
+/// A lock rather than an actor: a broadcast's end and a watcher's cancellation arrive synchronously, and
+/// an actor would need a stray `Task` per such event to hear about them.
+public final class Origin: Sendable {
+    private struct Route {
+        let broadcast: BroadcastProducer
+        let hops: [UInt64]
+        let id: UInt64
+    }
+
+    private struct State {
+        var routes: [String: Route] = [:]
+        var watchers: [UInt64: (prefix: String, sink: AsyncStream<Announcement>.Continuation)] = [:]
+        var nextID: UInt64 = 0
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    public init() {}
+
+    /// Announces `broadcast` (replacing any broadcast at the same path). It is unannounced when it ends.
+    public func publish(_ broadcast: BroadcastProducer, hops: [UInt64] = []) {
+        let path = broadcast.path
+        let id = state.withLockedValue { state -> UInt64 in
+            state.nextID += 1
+            state.routes[path] = Route(broadcast: broadcast, hops: hops, id: state.nextID)
+            Self.notify(state, .active(path: path, hops: hops))
+            return state.nextID
+        }
+        broadcast.onEnd { [weak self] in self?.remove(path: path, id: id) }
+    }
+
+    /// Unannounces the broadcast at `path` if it is still the one published with that identity.
+    private func remove(path: String, id: UInt64) {
+        state.withLockedValue { state in
+            guard state.routes[path]?.id == id else { return }
+            state.routes.removeValue(forKey: path)
+            Self.notify(state, .ended(path: path))
+        }
+    }
+
+    /// Unannounces `path` at once (the broadcast itself goes on for its current consumers).
+    public func unpublish(_ path: String) {
+        let path = MoQPath.normalize(path)
+        state.withLockedValue { state in
+            guard state.routes.removeValue(forKey: path) != nil else { return }
+            Self.notify(state, .ended(path: path))
+        }
+    }
+
+    /// The broadcast at `path`, if announced.
+    public func consume(_ path: String) -> BroadcastConsumer? {
+        state.withLockedValue { $0.routes[MoQPath.normalize(path)]?.broadcast.consume() }
+    }
+
+    /// Hop chain of the route to `path`, if announced.
+    public func hops(of path: String) -> [UInt64]? {
+        state.withLockedValue { $0.routes[MoQPath.normalize(path)]?.hops }
+    }
+
+    /// Paths announced under `prefix`, sorted.
+    public func announced(prefix: String = "") -> [String] {
+        let prefix = MoQPath.normalize(prefix)
+        return state.withLockedValue { $0.routes.keys.filter { MoQPath.has($0, prefix: prefix) }.sorted() }
+    }
+
+    /// Announcements under `prefix`: first the broadcasts live now, then every change as it happens.
+    /// Cancel by dropping the stream (or ending the iterating task).
+    public func announcements(prefix: String = "") -> AsyncStream<Announcement> {
+        register(prefix: prefix, yieldingSnapshot: true).changes
+    }
+
+    /// The broadcasts live under `prefix` now (as `.active`) and, atomically with that snapshot, a
+    /// stream of every later change.
+    public func watch(prefix: String = "") -> (current: [Announcement], changes: AsyncStream<Announcement>) {
+        register(prefix: prefix, yieldingSnapshot: false)
+    }
+
+    /// Takes the snapshot and registers the watcher under one lock, so no change falls between them.
+    private func register(
+        prefix: String, yieldingSnapshot: Bool
+    ) -> (current: [Announcement], changes: AsyncStream<Announcement>) {
+        let prefix = MoQPath.normalize(prefix)
+        let (stream, sink) = AsyncStream.makeStream(of: Announcement.self)
+        let (id, current) = state.withLockedValue { state -> (UInt64, [Announcement]) in
+            let current = state.routes.keys.sorted().filter { MoQPath.has($0, prefix: prefix) }.map {
+                Announcement.active(path: $0, hops: state.routes[$0]!.hops)
+            }
+            // The snapshot goes first: yielded before any later change can be notified.
+            if yieldingSnapshot { for announcement in current { sink.yield(announcement) } }
+            state.nextID += 1
+            state.watchers[state.nextID] = (prefix, sink)
+            return (state.nextID, current)
+        }
+        sink.onTermination = { [weak self] _ in
+            _ = self?.state.withLockedValue { $0.watchers.removeValue(forKey: id) }
+        }
+        return (current, stream)
+    }
+
+    private static func notify(_ state: State, _ announcement: Announcement) {
+        for watcher in state.watchers.values where MoQPath.has(announcement.path, prefix: watcher.prefix) {
+            watcher.sink.yield(announcement)
+        }
+    }
+}
+

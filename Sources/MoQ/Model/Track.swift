@@ -1,0 +1,246 @@
+import NIOConcurrencyHelpers
+public import NIOCore
+
+/// Publisher-side properties of a track (TRACK_INFO on lite-05+).
+public struct TrackInfo: Sendable, Equatable {
+    /// Publisher priority: breaks ties between subscriptions of equal subscriber priority.
+    public var priority: UInt8
+    /// How long non-latest groups stay useful (the cache window).
+    public var maxLatency: Duration
+    /// Units per second of frame timestamps (must not be 0).
+    public var timescale: UInt64
+
+    /// The reference's defaults for a raw track: priority 127, 5 s, microseconds.
+    public init(priority: UInt8 = 127, maxLatency: Duration = .seconds(5), timescale: UInt64 = 1_000_000) {
+        self.priority = priority
+        self.maxLatency = maxLatency
+        self.timescale = max(1, timescale)
+    }
+}
+
+/// Where a new track consumer starts.
+public enum TrackStart: Sendable, Equatable {
+    /// The latest group (the live edge).
+    case latest
+    /// The oldest retained group whose sequence is at least this.
+    case group(UInt64)
+}
+
+/// The shared state of one track: its retained groups (the latest always, older ones within the track's
+/// max latency and the retention bounds), and whether it ended.
+final class TrackState: Sendable {
+    struct Retained {
+        let group: GroupState
+        let arrival: NIODeadline
+    }
+
+    struct State: WaiterHolding {
+        var info: TrackInfo
+        /// Retained groups, ascending by sequence.
+        var groups: [Retained] = []
+        var nextSequence: UInt64 = 0
+        var finished = false
+        var error: MoQStreamError?
+        var waiters = Waiters()
+    }
+
+    let name: String
+    let maxRetainedGroups: Int
+    let state: NIOLockedValueBox<State>
+
+    init(name: String, info: TrackInfo, maxRetainedGroups: Int) {
+        self.name = name
+        self.maxRetainedGroups = max(1, maxRetainedGroups)
+        self.state = NIOLockedValueBox(State(info: info))
+    }
+
+    func update<T>(_ body: (inout State) -> T) -> T {
+        let (result, waiters) = state.withLockedValue { state -> (T, [CheckedContinuation<Void, Never>]) in
+            let result = body(&state)
+            return (result, state.waiters.takeAll())
+        }
+        for waiter in waiters { waiter.resume() }
+        return result
+    }
+
+    /// Waits until a group newer than `sequence` exists (nil: any group), the track ended, or the task
+    /// is cancelled.
+    func waitForGroup(after sequence: UInt64?) async {
+        await waitUntil(state) { state in
+            if state.finished || state.error != nil { return true }
+            guard let last = state.groups.last else { return false }
+            return sequence.map { last.group.sequence > $0 } ?? true
+        }
+    }
+
+    /// Drops groups that fell out of the window: older than max latency behind the newest arrival, or
+    /// past the count bound. The latest group always stays.
+    static func evict(_ state: inout State, now: NIODeadline, maxGroups: Int) {
+        guard state.groups.count > 1 else { return }
+        let window = TimeAmount.nanoseconds(Int64(clamping: state.info.maxLatency.nanosecondsClamped))
+        var drop = 0
+        while drop < state.groups.count - 1 {
+            let candidate = state.groups[drop]
+            let tooMany = state.groups.count - drop > maxGroups
+            let tooOld = now - candidate.arrival > window && candidate.group.isFinished
+            guard tooMany || tooOld else { break }
+            drop += 1
+        }
+        if drop > 0 {
+            for retained in state.groups.prefix(drop) where !retained.group.isFinished {
+                GroupProducer(state: retained.group).abort(.evicted)
+            }
+            state.groups.removeFirst(drop)
+        }
+    }
+}
+
+/// Writes one track: a sequence of groups. Cheap to copy; all copies write the same track.
+public struct TrackProducer: Sendable {
+    let state: TrackState
+
+    init(state: TrackState) { self.state = state }
+
+    public init(name: String, info: TrackInfo = .init(), maxRetainedGroups: Int = 256) {
+        self.state = TrackState(name: name, info: info, maxRetainedGroups: maxRetainedGroups)
+    }
+
+    public var name: String { state.name }
+    public var info: TrackInfo { state.state.withLockedValue { $0.info } }
+    /// Replaces the track's info (a relay learns it from the upstream TRACK_INFO).
+    public func setInfo(_ info: TrackInfo) { state.update { $0.info = info } }
+
+    /// Starts the next group (sequence = previous + 1, or 0).
+    public func appendGroup() -> GroupProducer {
+        createGroup(sequence: state.state.withLockedValue { $0.nextSequence })
+    }
+
+    /// Starts a group with an explicit sequence (a relay forwards the publisher's numbering). A sequence
+    /// that already exists returns that group's producer.
+    @discardableResult
+    public func createGroup(sequence: UInt64) -> GroupProducer {
+        createGroup(sequence: sequence, isDatagram: false)
+    }
+
+    /// Publishes a single-frame group that sessions deliver as a QUIC DATAGRAM (lite-05+): unreliable,
+    /// unordered, no stream setup. Peers on lite-04 get it as an ordinary group stream.
+    @discardableResult
+    public func writeDatagram(_ payload: ByteBuffer, timestamp: UInt64 = 0) -> UInt64 {
+        let sequence = state.state.withLockedValue { $0.nextSequence }
+        let group = createGroup(sequence: sequence, isDatagram: true)
+        group.write(payload, timestamp: timestamp)
+        group.finish()
+        return sequence
+    }
+
+    func createGroup(sequence: UInt64, isDatagram: Bool) -> GroupProducer {
+        let maxGroups = state.maxRetainedGroups
+        return state.update { state in
+            if let existing = state.groups.first(where: { $0.group.sequence == sequence }) {
+                return GroupProducer(state: existing.group)
+            }
+            let group = GroupState(sequence: sequence, isDatagram: isDatagram)
+            let retained = TrackState.Retained(group: group, arrival: .now())
+            let index = state.groups.firstIndex { $0.group.sequence > sequence } ?? state.groups.endIndex
+            state.groups.insert(retained, at: index)
+            state.nextSequence = max(state.nextSequence, sequence + 1)
+            TrackState.evict(&state, now: retained.arrival, maxGroups: maxGroups)
+            return GroupProducer(state: group)
+        }
+    }
+
+    /// The track is complete: consumers end after the groups already produced.
+    public func finish() { state.update { $0.finished = true } }
+
+    /// The track ends abnormally.
+    public func abort(_ error: MoQStreamError) {
+        state.update { state in
+            if state.error == nil { state.error = error }
+            for retained in state.groups where !retained.group.isFinished {
+                GroupProducer(state: retained.group).abort(error)
+            }
+        }
+    }
+
+    public var isFinished: Bool { state.state.withLockedValue { $0.finished || $0.error != nil } }
+
+    /// A consumer starting at `start`.
+    public func consume(from start: TrackStart = .latest) -> TrackConsumer { TrackConsumer(state: state, start: start) }
+
+    /// A retained group by sequence (FETCH), if still cached.
+    public func group(_ sequence: UInt64) -> GroupConsumer? {
+        state.state.withLockedValue { state in
+            state.groups.first { $0.group.sequence == sequence }.map { GroupConsumer(state: $0.group) }
+        }
+    }
+
+    /// Sequence of the newest group, if any.
+    public var latestSequence: UInt64? { state.state.withLockedValue { $0.groups.last?.group.sequence } }
+
+    /// Bytes held by the retained groups.
+    public var retainedBytes: Int { state.state.withLockedValue { $0.groups.reduce(0) { $0 + $1.group.byteCount } } }
+}
+
+/// Reads a track group by group, starting at the live edge (or a given group), always moving forward:
+/// a consumer that falls behind the retention window skips the groups that were evicted.
+public struct TrackConsumer: AsyncSequence, Sendable {
+    public typealias Element = GroupConsumer
+    let state: TrackState
+    let start: TrackStart
+
+    public var name: String { state.name }
+    public var info: TrackInfo { state.state.withLockedValue { $0.info } }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let state: TrackState
+        let start: TrackStart
+        var last: UInt64?
+
+        public mutating func next() async throws -> GroupConsumer? {
+            while true {
+                let outcome = state.state.withLockedValue { state -> Result<GroupState?, MoQStreamError>? in
+                    let candidate: TrackState.Retained?
+                    if let last {
+                        candidate = state.groups.first { $0.group.sequence > last }
+                    } else {
+                        switch start {
+                        case .latest: candidate = state.groups.last
+                        case .group(let floor):
+                            candidate = state.groups.first { $0.group.sequence >= floor } ?? state.groups.last
+                        }
+                    }
+                    if let candidate { return .success(candidate.group) }
+                    if let error = state.error { return .failure(error) }
+                    if state.finished { return .success(nil) }
+                    return nil
+                }
+                switch outcome {
+                case .success(let group?):
+                    last = group.sequence
+                    return GroupConsumer(state: group)
+                case .success(nil):
+                    return nil
+                case .failure(let error):
+                    throw error
+                case nil:
+                    try Task.checkCancellation()
+                    await state.waitForGroup(after: last)
+                }
+            }
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(state: state, start: start, last: nil) }
+}
+
+extension Duration {
+    /// Nanoseconds, clamped to Int64.
+    var nanosecondsClamped: Int64 {
+        let (seconds, attoseconds) = components
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : product &+ attoseconds / 1_000_000_000
+    }
+
+    /// Whole milliseconds (the wire unit of max latency).
+    public var milliseconds: UInt64 { UInt64(max(0, nanosecondsClamped / 1_000_000)) }
+}

@@ -1,0 +1,310 @@
+import MoQWire
+import NIOConcurrencyHelpers
+public import NIOCore
+
+/// What a subscriber asks of a track.
+public struct SubscribeOptions: Sendable, Equatable {
+    /// Subscriber priority (higher = more important).
+    public var priority: UInt8
+    /// Groups older than this behind the latest may be skipped by the publisher; 0 = latest only.
+    public var maxLatency: Duration
+    /// First group wanted (nil = the live edge).
+    public var startGroup: UInt64?
+    /// First group not wanted (nil = open-ended).
+    public var endGroup: UInt64?
+
+    public init(priority: UInt8 = 0, maxLatency: Duration = .zero, startGroup: UInt64? = nil, endGroup: UInt64? = nil) {
+        self.priority = priority
+        self.maxLatency = maxLatency
+        self.startGroup = startGroup
+        self.endGroup = endGroup
+    }
+}
+
+/// One of our subscriptions: read its groups from `track`, change it with `update`, end it with `cancel`.
+public final class MoQSubscription: Sendable {
+    public let id: UInt64
+    public let broadcast: String
+    public let name: String
+    let producer: TrackProducer
+    let commands: AsyncStream<Command>
+    private let commandSink: AsyncStream<Command>.Continuation
+
+    enum Command: Sendable {
+        case update(SubscribeOptions)
+        case cancel
+    }
+
+    init(id: UInt64, broadcast: String, name: String, producer: TrackProducer) {
+        self.id = id
+        self.broadcast = broadcast
+        self.name = name
+        self.producer = producer
+        (commands, commandSink) = AsyncStream.makeStream(of: Command.self)
+    }
+
+    /// Every group received, in order of sequence, from the first one the publisher sends.
+    public var track: TrackConsumer { producer.consume(from: .group(0)) }
+    /// The publisher's TRACK_INFO (defaults until it arrives; lite-04 has none).
+    public var info: TrackInfo { producer.info }
+
+    /// Sends SUBSCRIBE_UPDATE with new preferences.
+    public func update(_ options: SubscribeOptions) { commandSink.yield(.update(options)) }
+
+    /// Unsubscribes (FIN on the subscribe stream); the track ends.
+    public func cancel() { commandSink.yield(.cancel) }
+}
+
+extension MoQSession {
+    // MARK: public API
+
+    /// Offers `broadcast` to the peer (it is announced on every ANNOUNCE_REQUEST that covers its path).
+    public func publish(_ broadcast: BroadcastProducer) { configuration.publish.publish(broadcast) }
+
+    /// The peer's announcements under `prefix` (from the ANNOUNCE_REQUEST the session keeps open).
+    public func announcements(prefix: String = "") -> AsyncStream<Announcement> {
+        configuration.consume.announcements(prefix: prefix)
+    }
+
+    /// A broadcast the peer announced; subscribing to its tracks subscribes on this session.
+    public func broadcast(_ path: String) -> BroadcastConsumer? { configuration.consume.consume(path) }
+
+    /// Subscribes to `track` of `broadcast` (announced or not). Rejections (unknown broadcast or track)
+    /// end the subscription's track with the publisher's error code.
+    public func subscribe(broadcast: String, track: String, options: SubscribeOptions = .init()) -> MoQSubscription {
+        let producer = TrackProducer(name: track)
+        return subscribe(broadcast: MoQPath.normalize(broadcast), track: track, into: producer, options: options)
+    }
+
+    func subscribe(broadcast: String, track: String, into producer: TrackProducer, options: SubscribeOptions)
+        -> MoQSubscription
+    {
+        let id = state.withLockedValue { state -> UInt64 in
+            defer { state.nextSubscribeID += 1 }
+            state.subscriptions[state.nextSubscribeID] = producer
+            return state.nextSubscribeID
+        }
+        let subscription = MoQSubscription(id: id, broadcast: broadcast, name: track, producer: producer)
+        spawn { await self.run(subscription, options: options) }
+        return subscription
+    }
+
+    /// Fetches one past group, whole (lite-05+).
+    public func fetch(broadcast: String, track: String, group: UInt64, priority: UInt8 = 0) async throws -> [Frame] {
+        guard version >= .lite05 else { throw MoQStreamError(code: StreamErrorCode.notFound.rawValue, reason: "FETCH needs lite-05 or newer") }
+        let stream = try await transport.openBidirectionalStream()
+        var buffer = ByteBuffer()
+        buffer.writeQUICVarint(BidiStreamType.fetch.rawValue)
+        Fetch(broadcast: MoQPath.normalize(broadcast), track: track, priority: priority, group: group, startFrame: 0, endFrame: nil)
+            .encode(into: &buffer, version: version)
+        try await stream.write(buffer)
+        try await stream.finish()
+        var reader = StreamReader(stream, version: version, limits: configuration.limits)
+        var decoder = FrameDecoder(version: version)
+        var frames: [Frame] = []
+        while let frame = try await decoder.next(&reader) { frames.append(frame) }
+        return frames
+    }
+
+    /// Tells the peer we are going away (GOAWAY, lite-04+), optionally with where to reconnect.
+    public func goaway(newSessionURI: String = "") async throws {
+        let stream = try await transport.openBidirectionalStream()
+        var buffer = ByteBuffer()
+        buffer.writeQUICVarint(BidiStreamType.goaway.rawValue)
+        Goaway(newSessionURI: newSessionURI).encode(into: &buffer, version: version)
+        try await stream.write(buffer)
+        try await stream.finish()
+    }
+
+    // MARK: subscriptions
+
+    private func run(_ subscription: MoQSubscription, options: SubscribeOptions) async {
+        let producer = subscription.producer
+        defer { _ = state.withLockedValue { $0.subscriptions.removeValue(forKey: subscription.id) } }
+        do {
+            let stream = try await transport.openBidirectionalStream()
+            var buffer = ByteBuffer()
+            buffer.writeQUICVarint(BidiStreamType.subscribe.rawValue)
+            Subscribe(
+                id: subscription.id, broadcast: subscription.broadcast, track: subscription.name, priority: options.priority,
+                ordered: false, maxLatencyMs: options.maxLatency.milliseconds, startGroup: options.startGroup,
+                endGroup: options.endGroup, startFrame: 0, endFrame: nil
+            ).encode(into: &buffer, version: version)
+            try await stream.write(buffer)
+            var reader = StreamReader(stream, version: version, limits: configuration.limits)
+            let endGroup: UInt64? = try await withThrowingTaskGroup(of: UInt64?.self) { group in
+                if version >= .lite05 {
+                    group.addTask {
+                        await self.fetchTrackInfo(subscription)
+                        return nil
+                    }
+                }
+                group.addTask {
+                    for await command in subscription.commands {
+                        switch command {
+                        case .update(let options):
+                            var buffer = ByteBuffer()
+                            SubscribeUpdate(
+                                priority: options.priority, ordered: false, maxLatencyMs: options.maxLatency.milliseconds,
+                                startGroup: options.startGroup, endGroup: options.endGroup, startFrame: 0, endFrame: nil
+                            ).encode(into: &buffer, version: self.version)
+                            try await stream.write(buffer)
+                        case .cancel:
+                            try await stream.finish()
+                            return nil
+                        }
+                    }
+                    return nil
+                }
+                var end: UInt64?
+                while let response = try await reader.read(SubscribeResponse.self) {
+                    if case .end(let group) = response { end = group }
+                }
+                group.cancelAll()
+                return end
+            }
+            await waitForGroups(below: endGroup, of: producer)
+            producer.finish()
+        } catch let error as MoQStreamError {
+            producer.abort(error)
+        } catch {
+            producer.abort(MoQStreamError(code: StreamErrorCode.internalError.rawValue, reason: "\(error)"))
+        }
+    }
+
+    /// The publisher FINs after SUBSCRIBE_END once it sent its groups; give their streams a moment to land.
+    private func waitForGroups(below end: UInt64?, of producer: TrackProducer) async {
+        guard let end, end > 0 else { return }
+        for _ in 0..<100 {
+            if let latest = producer.latestSequence, latest + 1 >= end { return }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// TRACK -> TRACK_INFO (lite-05+): the publisher's priority, max latency and timescale.
+    private func fetchTrackInfo(_ subscription: MoQSubscription) async {
+        do {
+            let stream = try await transport.openBidirectionalStream()
+            var buffer = ByteBuffer()
+            buffer.writeQUICVarint(BidiStreamType.track.rawValue)
+            TrackRequest(broadcast: subscription.broadcast, track: subscription.name).encode(into: &buffer, version: version)
+            try await stream.write(buffer)
+            try await stream.finish()
+            var reader = StreamReader(stream, version: version, limits: configuration.limits)
+            let info = try await reader.require(MoQWire.TrackInfo.self)
+            subscription.producer.setInfo(
+                TrackInfo(priority: info.priority, maxLatency: .milliseconds(Int64(clamping: info.maxLatencyMs)), timescale: info.timescale))
+        } catch {
+            logger.debug("no TRACK_INFO", metadata: ["track": "\(subscription.name)", "error": "\(error)"])
+        }
+    }
+
+    /// A group stream from the peer, for one of our subscriptions.
+    func receiveGroup(_ reader: inout StreamReader) async throws {
+        let header = try await reader.require(GroupHeader.self)
+        guard let track = state.withLockedValue({ $0.subscriptions[header.subscribeID] }) else {
+            reader.stream.stopSending(code: StreamErrorCode.cancel.rawValue)
+            return
+        }
+        let group = track.createGroup(sequence: header.sequence)
+        var decoder = FrameDecoder(version: version)
+        do {
+            while let frame = try await decoder.next(&reader) { group.write(frame) }
+            group.finish()
+        } catch let error as MoQStreamError {
+            group.abort(error)
+        } catch {
+            group.abort(MoQStreamError(code: StreamErrorCode.malformedTrack.rawValue, reason: "\(error)"))
+            reader.stream.stopSending(code: StreamErrorCode.malformedTrack.rawValue)
+        }
+    }
+
+    /// DATAGRAMs (lite-05+): each is a one-frame group of one of our subscriptions.
+    func receiveDatagrams() async {
+        guard version >= .lite05 else { return }
+        for await payload in transport.incomingDatagrams {
+            guard let datagram = try? Datagram.decode(payload, version: version),
+                let track = state.withLockedValue({ $0.subscriptions[datagram.subscribeID] })
+            else { continue }
+            guard track.group(datagram.group) == nil else { continue }  // already arrived on a stream
+            let group = track.createGroup(sequence: datagram.group)
+            group.write(Frame(payload: datagram.payload, timestamp: datagram.timestamp))
+            group.finish()
+        }
+    }
+
+    // MARK: announcements
+
+    /// Opens ANNOUNCE_REQUEST toward the peer and mirrors its broadcasts into `configuration.consume`,
+    /// with hop chains; a chain holding our own hop id is a loop and is ignored.
+    func requestAnnouncements(prefix: String) async {
+        let prefix = MoQPath.normalize(prefix)
+        var learned: [String: BroadcastProducer] = [:]
+        defer { for broadcast in learned.values { broadcast.finish() } }
+        do {
+            let stream = try await transport.openBidirectionalStream()
+            var buffer = ByteBuffer()
+            buffer.writeQUICVarint(BidiStreamType.announce.rawValue)
+            AnnounceRequest(prefix: prefix, excludeHop: version < .lite06 ? configuration.hopID : 0)
+                .encode(into: &buffer, version: version)
+            try await stream.write(buffer)
+            var reader = StreamReader(stream, version: version, limits: configuration.limits)
+            let peerHop = version >= .lite05 ? try await reader.require(AnnounceOK.self).hopID : 0
+            var ids: [UInt64: String] = [:]
+            var nextID: UInt64 = 0
+            while let message = try await reader.read(Announce.self) {
+                switch message {
+                case .start(let suffix, let hops, _, _):
+                    let path = MoQPath.join(prefix, suffix)
+                    ids[nextID] = path
+                    nextID += 1
+                    activate(path, hops: hops + [peerHop], in: &learned)
+                case .update(let id, let hops, _, _):
+                    guard let path = ids[id] else { throw WireError.malformed("ANNOUNCE_UPDATE for unknown id \(id)") }
+                    activate(path, hops: hops + [peerHop], in: &learned)
+                case .end(let id):
+                    guard let path = ids.removeValue(forKey: id) else { throw WireError.malformed("ANNOUNCE_END for unknown id \(id)") }
+                    learned.removeValue(forKey: path)?.finish()
+                case .legacy(let status, let suffix, let hops):
+                    let path = MoQPath.join(prefix, suffix)
+                    if status == .ended {
+                        learned.removeValue(forKey: path)?.finish()
+                    } else {
+                        activate(path, hops: version >= .lite05 ? hops + [peerHop] : hops, in: &learned)
+                    }
+                }
+            }
+        } catch {
+            logger.debug("announcements from peer ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func activate(_ path: String, hops: [UInt64], in learned: inout [String: BroadcastProducer]) {
+        guard !hops.contains(configuration.hopID) else { return }  // our own announcement came back: a loop
+        learned.removeValue(forKey: path)?.finish()
+        let broadcast = BroadcastProducer(path: path) { [weak self] name in
+            guard let self else { return nil }
+            let producer = TrackProducer(name: name)
+            _ = self.subscribe(broadcast: path, track: name, into: producer, options: SubscribeOptions())
+            return producer
+        }
+        learned[path] = broadcast
+        configuration.consume.publish(broadcast, hops: hops)
+    }
+}
+
+/// Decodes the frames of a group stream or FETCH response, rebuilding absolute timestamps from deltas.
+struct FrameDecoder {
+    let version: MoQVersion
+    private var timestamp: Int64 = 0
+
+    init(version: MoQVersion) { self.version = version }
+
+    /// The next frame, or nil at FIN between frames.
+    mutating func next(_ reader: inout StreamReader) async throws -> Frame? {
+        guard let header = try await reader.read(FrameHeader.self) else { return nil }
+        let payload = try await reader.readBytes(Int(header.size))
+        timestamp &+= header.timestampDelta
+        return Frame(payload: payload, timestamp: UInt64(bitPattern: timestamp))
+    }
+}

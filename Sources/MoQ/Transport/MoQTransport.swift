@@ -1,0 +1,30 @@
+public import NIOCore
+
+/// A connection a moq-lite session runs over: raw QUIC today, WebTransport later. The session knows
+/// nothing else about its transport.
+public protocol MoQTransportConnection: Sendable {
+    func openBidirectionalStream() async throws -> any MoQTransportStream
+    func openUnidirectionalStream() async throws -> any MoQTransportStream
+    /// Streams the peer opened; finishes when the connection closes.
+    var incomingStreams: AsyncStream<any MoQTransportStream> { get }
+    func sendDatagram(_ payload: ByteBuffer)
+    var incomingDatagrams: AsyncStream<ByteBuffer> { get }
+    /// Closes the whole session with a moq-lite session error code (section 7).
+    func close(code: UInt64, reason: String)
+    /// Waits for the connection to end; returns the session code and reason.
+    func closed() async -> (code: UInt64, reason: String)
+    /// The congestion controller's bitrate estimate (bits/s) and smoothed RTT (ms), for PROBE reports.
+    func pathEstimate() async -> (bitrate: UInt64, rttMs: UInt64)
+}
+
+/// One stream of a transport connection. Stream error codes are moq-lite codes: the transport maps
+/// them to and from its wire range.
+public protocol MoQTransportStream: Sendable {
+    var isUnidirectional: Bool { get }
+    /// Next chunk, nil at FIN; throws `MoQStreamError` when the peer reset the stream.
+    func read() async throws -> ByteBuffer?
+    func write(_ buffer: ByteBuffer) async throws
+    func finish() async throws
+    func reset(code: UInt64)
+    func stopSending(code: UInt64)
+}

@@ -1,0 +1,144 @@
+import NIOCore
+import Testing
+
+@testable import MoQ
+
+/// The pub/sub model without any network: groups, tracks, broadcasts, the origin.
+@Suite(.timeLimit(.minutes(1)))
+struct ModelTests {
+    @Test func groupConsumersReadEveryFrameInOrderAndShareTheBytes() async throws {
+        let track = TrackProducer(name: "video")
+        let group = track.appendGroup()
+        let early = group.consume()
+        let payload = ByteBuffer(string: "frame-0")
+        group.write(payload, timestamp: 10)
+        group.write(ByteBuffer(string: "frame-1"), timestamp: 20)
+        group.finish()
+        let late = group.consume()
+        let earlyFrames = try await early.collect()
+        let lateFrames = try await late.collect()
+        #expect(earlyFrames.map { String(buffer: $0.payload) } == ["frame-0", "frame-1"])
+        #expect(earlyFrames.map(\.timestamp) == [10, 20])
+        #expect(lateFrames == earlyFrames)
+        // Fan-out shares one buffer: both consumers see the very same storage.
+        let pointers = [earlyFrames[0], lateFrames[0]].map { frame in
+            frame.payload.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        }
+        #expect(pointers[0] == pointers[1])
+        #expect(pointers[0] == payload.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) })
+    }
+
+    @Test func abortedGroupThrowsItsCode() async throws {
+        let group = TrackProducer(name: "t").appendGroup()
+        group.write(ByteBuffer(string: "partial"))
+        group.abort(.evicted)
+        await #expect(throws: MoQStreamError.evicted) { _ = try await group.consume().collect() }
+    }
+
+    @Test func trackConsumerStartsAtTheLiveEdgeAndFollows() async throws {
+        let track = TrackProducer(name: "clock")
+        for index in 0..<3 {
+            let group = track.appendGroup()
+            group.write(ByteBuffer(string: "g\(index)"))
+            group.finish()
+        }
+        var consumer = track.consume().makeAsyncIterator()
+        let first = try #require(try await consumer.next())
+        #expect(first.sequence == 2)
+        let producer = track.appendGroup()
+        producer.write(ByteBuffer(string: "g3"))
+        producer.finish()
+        let second = try #require(try await consumer.next())
+        #expect(second.sequence == 3)
+        #expect(try await second.collect().map { String(buffer: $0.payload) } == ["g3"])
+        track.finish()
+        #expect(try await consumer.next() == nil)
+    }
+
+    @Test func consumerFromAGroupFloorGetsRetainedHistory() async throws {
+        let track = TrackProducer(name: "t")
+        for _ in 0..<5 { track.appendGroup().finish() }
+        var consumer = track.consume(from: .group(2)).makeAsyncIterator()
+        #expect(try await consumer.next()?.sequence == 2)
+        #expect(try await consumer.next()?.sequence == 3)
+        #expect(try await consumer.next()?.sequence == 4)
+    }
+
+    @Test func slowConsumerSkipsEvictedGroupsAndNeverStallsTheProducer() async throws {
+        let track = TrackProducer(name: "t", maxRetainedGroups: 4)
+        var slow = track.consume(from: .group(0)).makeAsyncIterator()
+        track.appendGroup().finish()
+        #expect(try await slow.next()?.sequence == 0)
+        // The producer races ahead by 100 groups without waiting for anyone.
+        for _ in 0..<100 { track.appendGroup().finish() }
+        let next = try #require(try await slow.next())
+        #expect(next.sequence == 97, "the slow consumer resumes at the oldest retained group")
+        #expect(track.group(50) == nil)
+        #expect(track.group(100)?.sequence == 100)
+    }
+
+    @Test func explicitSequencesKeepOrderAndGaps() async throws {
+        let track = TrackProducer(name: "t")
+        track.createGroup(sequence: 10).finish()
+        track.createGroup(sequence: 7).finish()
+        #expect(track.latestSequence == 10)
+        #expect(track.appendGroup().sequence == 11)
+        var consumer = track.consume(from: .group(0)).makeAsyncIterator()
+        #expect(try await consumer.next()?.sequence == 7)
+        #expect(try await consumer.next()?.sequence == 10)
+    }
+
+    @Test func broadcastTracksAndOnDemandCreation() throws {
+        let requested = ManagedNames()
+        let broadcast = BroadcastProducer(path: "/room/cam/") { name in
+            requested.append(name)
+            return name.hasPrefix("ok") ? TrackProducer(name: name) : nil
+        }
+        #expect(broadcast.path == "room/cam")
+        broadcast.createTrack("video")
+        let consumer = broadcast.consume()
+        _ = try consumer.subscribe("video")
+        _ = try consumer.subscribe("ok-audio")
+        _ = try consumer.subscribe("ok-audio")
+        #expect(throws: MoQStreamError.notFound) { _ = try consumer.subscribe("missing") }
+        #expect(requested.names == ["ok-audio", "missing"])
+    }
+
+    @Test func originAnnouncesByPrefixWithHopsAndUnannouncesOnEnd() async throws {
+        let origin = Origin()
+        let existing = BroadcastProducer(path: "room/a")
+        origin.publish(existing, hops: [7])
+        origin.publish(BroadcastProducer(path: "other/x"))
+        var announcements = origin.announcements(prefix: "/room/").makeAsyncIterator()
+        #expect(await announcements.next() == .active(path: "room/a", hops: [7]))
+        let later = BroadcastProducer(path: "room/b")
+        origin.publish(later)
+        origin.publish(BroadcastProducer(path: "roomy/c"))  // not under "room": whole segments only
+        #expect(await announcements.next() == .active(path: "room/b", hops: []))
+        later.finish()
+        #expect(await announcements.next() == .ended(path: "room/b"))
+        #expect(origin.announced(prefix: "") == ["other/x", "room/a", "roomy/c"])
+        #expect(origin.consume("/room/a/")?.path == "room/a")
+        #expect(origin.consume("room/b") == nil)
+    }
+
+    @Test func pathsNormalizeAndMatchBySegment() {
+        #expect(MoQPath.normalize("/a//b/") == "a/b")
+        #expect(MoQPath.normalize("/") == "")
+        #expect(MoQPath.has("a/b", prefix: "a"))
+        #expect(!MoQPath.has("ab", prefix: "a"))
+        #expect(MoQPath.suffix(of: "room/cam1", under: "room") == "cam1")
+        #expect(MoQPath.suffix(of: "room/cam1", under: "") == "room/cam1")
+        #expect(MoQPath.join("", "demo") == "demo")
+        #expect(MoQPath.join("room", "cam") == "room/cam")
+    }
+}
+
+import NIOConcurrencyHelpers
+
+final class ManagedNames: Sendable {
+    private let box = NIOLockedValueBox<[String]>([])
+    func append(_ name: String) { box.withLockedValue { $0.append(name) } }
+    var names: [String] { box.withLockedValue { $0 } }
+}
+
