@@ -45,3 +45,82 @@ struct ReferenceInteropTests {
         #expect(groups == groups.sorted(), "groups arrive in order")
     }
 }
+
+extension ReferenceInteropTests {
+    @Test(arguments: versions)
+    func ourClientPublishesThroughReferenceRelayToReferenceSubscriber(version: MoQVersion) async throws {
+        let relay = try await ReferencePeer.server()
+        defer { relay.process.terminate() }
+        try await withTimeout(.seconds(60), "publish through the reference relay") {
+            try await MoQClient.withSession(url: relay.url, configuration: relay.clientConfiguration(versions: [version])) { session in
+                let broadcast = BroadcastProducer(path: "swift/\(version.alpn)")
+                let track = broadcast.createTrack("data")
+                session.publish(broadcast)
+                let subscriber = try PeerProcess(
+                    Repository.python,
+                    [
+                        Repository.peer("moq_ref.py"), "subscribe", "--url", relay.url, "--fingerprint",
+                        relay.fingerprint.map { String(format: "%02x", $0) }.joined(), "--broadcast", "swift/\(version.alpn)",
+                        "--track", "data", "--count", "12", "--timeout", "50",
+                    ])
+                defer { subscriber.terminate() }
+                try await publishReferenceFrames(track, until: { !subscriber.isRunning }, framesPerGroup: 3, size: 500)
+                #expect(try await subscriber.waitForExit(timeout: .seconds(10)) == 0, "\(subscriber.lines.suffix(5)) \(subscriber.stderr.suffix(1500))")
+                let frames = subscriber.events.filter { $0["event"] as? String == "frame" }
+                #expect(frames.count >= 12)
+                #expect(frames.allSatisfy { $0["ok"] as? Bool == true }, "every frame byte-exact")
+                broadcast.finish()
+            }
+        }
+    }
+}
+
+/// Publishes groups of frames with the reference peers' deterministic payloads, one group every 50 ms,
+/// until `done` says to stop (bounded: 30 s).
+func publishReferenceFrames(
+    _ track: TrackProducer, until done: @Sendable () -> Bool, framesPerGroup: Int, size: Int
+) async throws {
+    let deadline = ContinuousClock.now + .seconds(30)
+    while !done(), ContinuousClock.now < deadline {
+        let group = track.appendGroup()
+        for index in 0..<framesPerGroup {
+            let bytes = ReferencePayload.make(group: group.sequence, frame: index, size: size)
+            group.write(ByteBuffer(bytes: bytes), timestamp: group.sequence * 50_000 + UInt64(index) * 1000)
+        }
+        group.finish()
+        try await Task.sleep(for: .milliseconds(50))
+    }
+}
+
+extension ReferenceInteropTests {
+    @Test(arguments: versions)
+    func referenceClientsPublishToAndSubscribeFromOurServer(version: MoQVersion) async throws {
+        try await withOurServer(versions: [version]) { url, pin, origin in
+            let publisher = try referenceClient(
+                "publish", url: url, pin: pin,
+                ["--broadcast", "ref", "--track", "data", "--groups", "40", "--frames-per-group", "3", "--interval-ms", "25",
+                 "--frame-size", "700", "--hold-seconds", "3", "--timeout", "50"])
+            defer { publisher.terminate() }
+            // Our server learns the broadcast from the publisher's announcement.
+            let announced = try await withTimeout(.seconds(20), "announcement from the reference publisher") { () -> Announcement? in
+                var iterator = origin.announcements(prefix: "").makeAsyncIterator()
+                return await iterator.next()
+            }
+            #expect(announced?.path == "ref")
+            let subscriber = try referenceClient(
+                "subscribe", url: url, pin: pin, ["--broadcast", "ref", "--track", "data", "--count", "15", "--timeout", "40"])
+            defer { subscriber.terminate() }
+            #expect(try await subscriber.waitForExit(timeout: .seconds(45)) == 0, "\(subscriber.lines.suffix(5)) \(subscriber.stderr.suffix(2000))")
+            let frames = subscriber.events.filter { $0["event"] as? String == "frame" }
+            #expect(frames.count >= 15)
+            #expect(frames.allSatisfy { $0["ok"] as? Bool == true }, "every frame byte-exact")
+            // When the publisher goes, so does its announcement.
+            publisher.terminate()
+            let ended = try await withTimeout(.seconds(20), "unannounce") { () -> Bool in
+                for await change in origin.announcements(prefix: "") where change == .ended(path: "ref") { return true }
+                return false
+            }
+            #expect(ended)
+        }
+    }
+}

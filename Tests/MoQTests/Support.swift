@@ -73,3 +73,37 @@ func withTimeout<T: Sendable>(_ timeout: Duration, _ what: String, _ body: @esca
         return result
     }
 }
+
+/// Our moq-lite server on an ephemeral loopback port, sharing one origin across sessions (a mini relay,
+/// like the echo example's server), for the duration of `body`.
+func withOurServer<T: Sendable>(
+    versions: [MoQVersion], origin: Origin = Origin(), _ body: @Sendable (_ url: String, _ pin: String, _ origin: Origin) async throws -> T
+) async throws -> T {
+    let identity = try QUICServerIdentity.generateSelfSigned(names: ["localhost", "127.0.0.1"])
+    let endpoint = try await QUICEndpoint.bind(
+        host: "127.0.0.1", port: 0, server: QUICServerConfiguration(alpn: MoQServer.alpn(for: versions), identity: identity))
+    let server = MoQServer(endpoint: endpoint, versions: versions) {
+        MoQSessionConfiguration(publish: origin, consume: origin)
+    }
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask {
+            await server.run()
+            return nil
+        }
+        do {
+            let result = try await body("moqt://127.0.0.1:\(endpoint.localAddress.port!)/", identity.fingerprintHex, origin)
+            await endpoint.close()
+            group.cancelAll()
+            return result
+        } catch {
+            await endpoint.close()
+            group.cancelAll()
+            throw error
+        }
+    }
+}
+
+/// Starts `moq_ref.py <command>` against `url` with the pin and extra arguments.
+func referenceClient(_ command: String, url: String, pin: String, _ arguments: [String]) throws -> PeerProcess {
+    try PeerProcess(Repository.python, [Repository.peer("moq_ref.py"), command, "--url", url, "--fingerprint", pin] + arguments, name: "moq_ref \(command)")
+}
