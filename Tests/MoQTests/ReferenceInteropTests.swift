@@ -13,7 +13,7 @@ struct ReferenceInteropTests {
     func referenceServerPublishesOurClientSubscribes(version: MoQVersion) async throws {
         let peer = try await ReferencePeer.server([
             "--publish", "demo", "--track", "data", "--groups", "6", "--frames-per-group", "4", "--interval-ms", "30",
-            "--frame-size", "300",
+            "--frame-size", "300", "--priority", "42", "--timescale", "1000", "--max-age-ms", "3000",
         ])
         defer { peer.process.terminate() }
         let received = try await withTimeout(.seconds(60), "subscribe to demo/data") {
@@ -32,6 +32,10 @@ struct ReferenceInteropTests {
                         index += 1
                     }
                     if frames.count >= 12 { break }
+                }
+                if version >= .lite05 {
+                    // TRACK_INFO carried the publisher's settings.
+                    #expect(subscription.info == TrackInfo(priority: 42, maxLatency: .milliseconds(3000), timescale: 1000))
                 }
                 return frames
             }
@@ -122,5 +126,74 @@ extension ReferenceInteropTests {
             }
             #expect(ended)
         }
+    }
+}
+
+extension ReferenceInteropTests {
+    @Test(arguments: [MoQVersion.lite06, .lite05])
+    func fetchOfAPastGroupBothWays(version: MoQVersion) async throws {
+        // Our client fetches from the reference server.
+        let peer = try await ReferencePeer.server([
+            "--publish", "demo", "--track", "data", "--groups", "8", "--frames-per-group", "5", "--interval-ms", "20",
+            "--frame-size", "200",
+        ])
+        defer { peer.process.terminate() }
+        let fetched = try await withTimeout(.seconds(40), "fetch from the reference") {
+            try await MoQClient.withSession(url: peer.url, configuration: peer.clientConfiguration(versions: [version])) { session in
+                var announcements = session.announcements().makeAsyncIterator()
+                _ = await announcements.next()
+                // Wait until group 3 is in the past (the live edge moved beyond it), then fetch it.
+                let subscription = session.subscribe(broadcast: "demo", track: "data")
+                for try await group in subscription.track where group.sequence >= 5 { break }
+                subscription.cancel()
+                return try await session.fetch(broadcast: "demo", track: "data", group: 3)
+            }
+        }
+        #expect(fetched.count == 5)
+        for (index, frame) in fetched.enumerated() {
+            #expect(ReferencePayload.matches(frame.payload, group: 3, frame: index))
+        }
+
+        // The reference client fetches from our server.
+        try await withOurServer(versions: [version]) { url, pin, origin in
+            let broadcast = BroadcastProducer(path: "ours")
+            let track = broadcast.createTrack("data")
+            for _ in 0..<4 {
+                let group = track.appendGroup()
+                for index in 0..<3 { group.write(ByteBuffer(bytes: ReferencePayload.make(group: group.sequence, frame: index, size: 400))) }
+                group.finish()
+            }
+            origin.publish(broadcast)
+            let fetcher = try referenceClient("fetch", url: url, pin: pin, ["--broadcast", "ours", "--track", "data", "--group", "1", "--timeout", "20"])
+            defer { fetcher.terminate() }
+            #expect(try await fetcher.waitForExit(timeout: .seconds(25)) == 0, "\(fetcher.lines.suffix(5)) \(fetcher.stderr.suffix(1500))")
+            let frames = fetcher.events.filter { $0["event"] as? String == "frame" }
+            #expect(frames.count == 3)
+            #expect(frames.allSatisfy { $0["ok"] as? Bool == true && $0["group"] as? Int == 1 })
+        }
+    }
+
+    @Test(arguments: versions)
+    func ourAnnouncementsAppearAndDisappearAtTheReference(version: MoQVersion) async throws {
+        let relay = try await ReferencePeer.server()
+        defer { relay.process.terminate() }
+        let watcher = try referenceClient(
+            "announced", url: relay.url, pin: relay.fingerprint.map { String(format: "%02x", $0) }.joined(),
+            ["--prefix", "", "--count", "2", "--timeout", "40"])
+        defer { watcher.terminate() }
+        try await Task.sleep(for: .milliseconds(500))
+        try await withTimeout(.seconds(45), "announce then unannounce") {
+            try await MoQClient.withSession(url: relay.url, configuration: relay.clientConfiguration(versions: [version])) { session in
+                let broadcast = BroadcastProducer(path: "room/swift")
+                broadcast.createTrack("data")
+                session.publish(broadcast)
+                _ = try await watcher.waitForEvent { $0["event"] as? String == "announce" && $0["active"] as? Bool == true }
+                broadcast.finish()
+                _ = try await watcher.waitForEvent { $0["event"] as? String == "announce" && $0["active"] as? Bool == false }
+            }
+        }
+        let changes = watcher.events.filter { $0["event"] as? String == "announce" }
+        #expect(changes.map { $0["path"] as? String } == ["room/swift", "room/swift"])
+        #expect(changes.map { $0["active"] as? Bool } == [true, false])
     }
 }

@@ -98,11 +98,13 @@ extension MoQSession {
         Fetch(broadcast: MoQPath.normalize(broadcast), track: track, priority: priority, group: group, startFrame: 0, endFrame: nil)
             .encode(into: &buffer, version: version)
         try await stream.write(buffer)
-        try await stream.finish()
+        // Our side stays open until the answer is complete: the reference (lite-06) takes an early FIN
+        // on a FETCH stream as a cancel.
         var reader = StreamReader(stream, version: version, limits: configuration.limits)
         var decoder = FrameDecoder(version: version)
         var frames: [Frame] = []
         while let frame = try await decoder.next(&reader) { frames.append(frame) }
+        try? await stream.finish()
         return frames
     }
 
@@ -189,9 +191,9 @@ extension MoQSession {
             buffer.writeQUICVarint(BidiStreamType.track.rawValue)
             TrackRequest(broadcast: subscription.broadcast, track: subscription.name).encode(into: &buffer, version: version)
             try await stream.write(buffer)
-            try await stream.finish()
             var reader = StreamReader(stream, version: version, limits: configuration.limits)
             let info = try await reader.require(MoQWire.TrackInfo.self)
+            try? await stream.finish()
             subscription.producer.setInfo(
                 TrackInfo(priority: info.priority, maxLatency: .milliseconds(Int64(clamping: info.maxLatencyMs)), timescale: info.timescale))
         } catch {
