@@ -68,6 +68,8 @@ public final class MoQSession: Sendable {
         var setupWaiters: [CheckedContinuation<Void, Never>] = []
         var goaway: String?
         var closed = false
+        /// SUBSCRIBEs the peer sent us so far (served or refused).
+        var subscriptionsReceived = 0
     }
 
     public init(version: MoQVersion, transport: any MoQTransportConnection, configuration: MoQSessionConfiguration) {
@@ -134,6 +136,9 @@ public final class MoQSession: Sendable {
 
     /// What the peer sent in SETUP (empty on lite-04).
     public var peerSetup: MoQPeerSetup { state.withLockedValue { $0.peerSetup } }
+
+    /// How many SUBSCRIBEs the peer has sent on this session.
+    public var subscriptionsReceived: Int { state.withLockedValue { $0.subscriptionsReceived } }
 
     /// The GOAWAY URI the peer sent, if any ("" = go away without a new address).
     public var receivedGoaway: String? { state.withLockedValue { $0.goaway } }

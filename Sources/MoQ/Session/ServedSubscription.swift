@@ -10,6 +10,7 @@ import NIOCore
 extension MoQSession {
     func serveSubscription(_ reader: inout StreamReader) async throws {
         let subscribe = try await reader.require(Subscribe.self)
+        state.withLockedValue { $0.subscriptionsReceived += 1 }
         let stream = reader.stream
         guard let broadcast = configuration.publish.consume(subscribe.broadcast) else {
             stream.reset(code: StreamErrorCode.unroutable.rawValue)
