@@ -16,6 +16,10 @@ let package = Package(
         .library(name: "MoQ", targets: ["MoQ"]),
         .executable(name: "quic-echo", targets: ["quic-echo"]),
         .executable(name: "quic-perf", targets: ["quic-perf"]),
+        .executable(name: "moq-interop", targets: ["moq-interop"]),
+        .executable(name: "echo", targets: ["echo"]),
+        .executable(name: "native-quic", targets: ["native-quic"]),
+        .executable(name: "broadcast", targets: ["broadcast"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
@@ -57,6 +61,32 @@ let package = Package(
             path: "examples/quic-echo",
             swiftSettings: strictSwift
         ),
+        // The moq-lite interop pair (gomoqt's cmd/interop): `moq-interop server` and `moq-interop client`.
+        .executableTarget(
+            name: "moq-interop",
+            dependencies: ["MoQ", "MoQWire", "QUIC", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "interop/moq-interop",
+            swiftSettings: strictSwift
+        ),
+        // moq-lite examples (gomoqt's examples/): echo, the same echo on a hand-made QUIC session, a clock broadcast.
+        .executableTarget(
+            name: "echo",
+            dependencies: ["MoQ", "MoQWire", "QUIC", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "examples/echo",
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "native-quic",
+            dependencies: ["MoQ", "MoQWire", "QUIC", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "examples/native-quic",
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "broadcast",
+            dependencies: ["MoQ", "MoQWire", "QUIC", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "examples/broadcast",
+            swiftSettings: strictSwift
+        ),
         // Bulk-transfer client and sink server for `just bench-quic`.
         .executableTarget(
             name: "quic-perf",
@@ -81,6 +111,25 @@ let package = Package(
         ),
         .testTarget(
             name: "MoQTests",
+            dependencies: ["MoQ", "MoQWire", "QUIC"],
+            swiftSettings: strictSwift
+        ),
+        // Counts heap allocations for benchmarks (interposes malloc; never linked into the library).
+        .target(name: "CMallocCounter", path: "Benchmarks/CMallocCounter"),
+        // moq-lite publisher -> subscriber benchmark for `just bench-moq`.
+        .executableTarget(
+            name: "moq-bench",
+            dependencies: [
+                "MoQ", "MoQWire", "QUIC", "CMallocCounter",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/moq-bench",
+            swiftSettings: strictSwift
+        ),
+        // Runs the examples and the interop pair as subprocesses (against each other and the reference).
+        .testTarget(
+            name: "ExamplesTests",
             dependencies: ["MoQ", "MoQWire", "QUIC"],
             swiftSettings: strictSwift
         ),

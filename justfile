@@ -19,8 +19,12 @@ test *ARGS:
 bench-quic *ARGS:
     Benchmarks/bench-quic.sh {{ARGS}}
 
+# moq-lite publisher -> subscriber: direct session vs the reference relay (docs/benchmarks.md).
+bench-moq *ARGS:
+    Benchmarks/bench-moq.sh {{ARGS}}
+
 # All benchmarks.
-bench: bench-quic
+bench: bench-quic bench-moq
 
 # Format the sources with swift format (.swift-format).
 fmt:
@@ -30,10 +34,10 @@ fmt:
 fmt-check:
     swift format lint --recursive Sources Tests examples Benchmarks interop
 
-# The echo server the interop peers talk to (moq-interop arrives with the moq-lite layer).
+# The moq-lite interop server on 127.0.0.1:9000 (prints LISTENING <port> <sha256> first; --version 04|05|06, --sessions N).
 interop-server *ARGS:
-    swift run quic-echo {{ARGS}}
+    swift run moq-interop server {{ARGS}}
 
-# aioquic's echo client against interop-server.
-interop-client PORT="4443" *ARGS:
-    .venv/bin/python Tests/Peers/aioquic_echo.py client --port {{PORT}} --insecure --ignore-stdin {{ARGS}}
+# The moq-lite interop client: just interop-client --url moqt://127.0.0.1:9000/ --fingerprint <sha256> [--version 06].
+interop-client *ARGS:
+    swift run moq-interop client {{ARGS}}

@@ -349,20 +349,23 @@ final class ConnectionCore {
         var budget = quantum
         var info = ngtcp2_pkt_info()
         writeDatagrams(into: &batch, maxPacket: maxPacket, now: now, budget: &budget)
+        // Set when the connection-wide window is used up: stream data waits for MAX_DATA (which arrives in
+        // a packet, and every received packet triggers another pass); ACKs and other frames still go out.
+        var connectionBlocked = false
 
         while budget > 0 {
             var streamID: Int64 = -1
             var vectorCount = 0
             var flags = UInt32(NGTCP2_WRITE_STREAM_FLAG_MORE)
             var state: StreamState?
-            if let id = sendable.first, let candidate = streams[id], candidate.send.hasSomethingToSend,
+            if !connectionBlocked, let id = sendable.first, let candidate = streams[id], candidate.send.hasSomethingToSend,
                 !candidate.blocked
             {
                 state = candidate
                 streamID = id
                 vectorCount = candidate.send.fill(vectors, capacity: 16)
                 if candidate.send.finishRequested { flags |= UInt32(NGTCP2_WRITE_STREAM_FLAG_FIN) }
-            } else if !sendable.isEmpty {
+            } else if !connectionBlocked, !sendable.isEmpty {
                 sendable.removeFirst()
                 continue
             }
@@ -379,8 +382,13 @@ final class ConnectionCore {
                     rotate(state)
                     continue
                 case NGTCP2_ERR_STREAM_DATA_BLOCKED:
-                    state?.blocked = true
-                    sendable.removeFirst()
+                    if ngtcp2_conn_get_max_stream_data_left(conn, streamID) == 0 {
+                        // The stream's own window: extend_max_stream_data puts it back on the list.
+                        state?.blocked = true
+                        sendable.removeFirst()
+                    } else {
+                        connectionBlocked = true
+                    }
                     continue
                 case NGTCP2_ERR_STREAM_SHUT_WR, NGTCP2_ERR_STREAM_NOT_FOUND:
                     state?.send.discard()
@@ -752,6 +760,17 @@ final class ConnectionCore {
         if pendingDatagrams.count >= transport.datagramSendQueueLimit { pendingDatagrams.removeFirst() }
         pendingDatagrams.append(buffer)
         endpoint.needsWrite(self)
+    }
+
+    /// Stream and flow-control state, for diagnosing stalls.
+    var diagnostics: String {
+        guard let conn else { return "no connection" }
+        let blocked = streams.values.filter(\.blocked).count
+        let buffered = streams.values.reduce(0) { $0 + $1.send.bufferedBytes }
+        return "phase=\(phase) streams=\(streams.count) sendable=\(sendable.count) blocked=\(blocked) buffered=\(buffered) "
+            + "openWaiters=\(openWaiters.count) uniLeft=\(ngtcp2_conn_get_streams_uni_left(conn)) "
+            + "bidiLeft=\(ngtcp2_conn_get_streams_bidi_left(conn)) maxDataLeft=\(ngtcp2_conn_get_max_data_left(conn)) "
+            + "readersToWake=\(readersToWake.count)"
     }
 
     var pathStatistics: QUICPathStatistics {

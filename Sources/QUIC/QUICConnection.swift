@@ -55,6 +55,12 @@ public final class QUICConnection: Sendable {
         eventLoop.execute { core.value.sendDatagram(payload) }
     }
 
+    /// A one-line summary of streams and flow control (for logs when something stalls).
+    public func diagnostics() async -> String {
+        let core = self.core
+        return (try? await eventLoop.submit { core.value.diagnostics }.get()) ?? "closed"
+    }
+
     /// Round-trip time and congestion state of the current path (for PROBE reports and metrics).
     public func pathStatistics() async -> QUICPathStatistics {
         let core = self.core

@@ -15,7 +15,8 @@ public enum MoQClient {
         public var verification: QUICPeerVerification
         /// Versions offered, in preference order (force one with a one-element list).
         public var versions: [MoQVersion]
-        /// The session's publish/consume origins, hop id and limits.
+        /// The session's publish/consume origins, hop id and limits. Give each concurrent session its
+        /// own (a copy shares the origins and the hop id, and the peer would see one node twice).
         public var session: MoQSessionConfiguration
         public var transport: QUICTransportConfiguration
         /// The endpoint to dial from (a fresh one on an ephemeral port when nil).

@@ -1,7 +1,7 @@
 public import Logging
 public import MoQWire
 import NIOConcurrencyHelpers
-public import NIOCore
+import NIOCore
 
 /// How a session behaves, whichever side opened the connection.
 public struct MoQSessionConfiguration: Sendable {

@@ -1,6 +1,6 @@
 import MoQWire
 import NIOConcurrencyHelpers
-public import NIOCore
+import NIOCore
 
 /// What a subscriber asks of a track.
 public struct SubscribeOptions: Sendable, Equatable {
