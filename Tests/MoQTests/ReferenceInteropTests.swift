@@ -118,10 +118,11 @@ extension ReferenceInteropTests {
             let frames = subscriber.events.filter { $0["event"] as? String == "frame" }
             #expect(frames.count >= 15)
             #expect(frames.allSatisfy { $0["ok"] as? Bool == true }, "every frame byte-exact")
-            // When the publisher goes, so does its announcement.
-            publisher.terminate()
+            // When the publisher goes (it leaves cleanly after its hold time), so does its announcement.
+            let changes = origin.watch(prefix: "").changes
+            #expect(try await publisher.waitForExit(timeout: .seconds(30)) == 0)
             let ended = try await withTimeout(.seconds(20), "unannounce") { () -> Bool in
-                for await change in origin.announcements(prefix: "") where change == .ended(path: "ref") { return true }
+                for await change in changes where change == .ended(path: "ref") { return true }
                 return false
             }
             #expect(ended)

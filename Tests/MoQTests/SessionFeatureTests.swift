@@ -54,7 +54,7 @@ struct SessionFeatureTests {
     func datagramsFromTheReferenceArrive(version: MoQVersion) async throws {
         let peer = try await ReferencePeer.server([
             "--publish", "demo", "--track", "data", "--groups", "2", "--frames-per-group", "1", "--interval-ms", "40",
-            "--datagrams", "6", "--datagram-size", "500",
+            "--datagrams", "6", "--datagram-size", "500", "--wait-subscriber",
         ])
         defer { peer.process.terminate() }
         let datagrams = try await withTimeout(.seconds(40), "datagrams") {
