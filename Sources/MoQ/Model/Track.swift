@@ -164,8 +164,16 @@ public struct TrackProducer: Sendable {
 
     public var isFinished: Bool { state.state.withLockedValue { $0.finished || $0.error != nil } }
 
-    /// A consumer starting at `start`.
-    public func consume(from start: TrackStart = .latest) -> TrackConsumer { TrackConsumer(state: state, start: start) }
+    /// A consumer starting at `start`. `.latest` means the newest group now, or, if the track has none
+    /// yet, the first one that comes.
+    public func consume(from start: TrackStart = .latest) -> TrackConsumer {
+        switch start {
+        case .group: return TrackConsumer(state: state, start: start)
+        case .latest:
+            let floor = state.state.withLockedValue { $0.groups.last?.group.sequence ?? $0.nextSequence }
+            return TrackConsumer(state: state, start: .group(floor))
+        }
+    }
 
     /// A retained group by sequence (FETCH), if still cached.
     public func group(_ sequence: UInt64) -> GroupConsumer? {
@@ -206,7 +214,7 @@ public struct TrackConsumer: AsyncSequence, Sendable {
                         switch start {
                         case .latest: candidate = state.groups.last
                         case .group(let floor):
-                            candidate = state.groups.first { $0.group.sequence >= floor } ?? state.groups.last
+                            candidate = state.groups.first { $0.group.sequence >= floor }
                         }
                     }
                     if let candidate { return .success(candidate.group) }

@@ -1,0 +1,100 @@
+import MoQ
+import MoQWire
+import NIOCore
+import QUIC
+import Testing
+
+/// Our client against our server: version choice, subscription bounds and updates, datagrams.
+@Suite(.timeLimit(.minutes(1)))
+struct OwnPeerTests {
+    func configuration(_ pin: String, versions: [MoQVersion] = MoQVersion.serverPreference) -> MoQClient.Configuration {
+        MoQClient.Configuration(verification: .pinnedSHA256([hexBytes(pin)!]), versions: versions)
+    }
+
+    @Test func serverPicksItsPreferredVersionAmongTheOffered() async throws {
+        try await withOurServer(versions: MoQVersion.serverPreference) { url, pin, _ in
+            for (offered, expected) in [([MoQVersion.lite04, .lite05, .lite06], MoQVersion.lite06), ([.lite04, .lite05], .lite05), ([.lite04], .lite04)] {
+                let version = try await MoQClient.withSession(url: url, configuration: configuration(pin, versions: offered)) { $0.version }
+                #expect(version == expected)
+            }
+        }
+    }
+
+    @Test(arguments: [MoQVersion.lite06, .lite05, .lite04])
+    func startAndEndGroupBoundTheSubscription(version: MoQVersion) async throws {
+        let origin = Origin()
+        let broadcast = BroadcastProducer(path: "/history/")
+        let track = broadcast.createTrack("t")
+        for _ in 0..<10 {
+            let group = track.appendGroup()
+            group.write(ByteBuffer(string: "g\(group.sequence)"))
+            group.finish()
+        }
+        origin.publish(broadcast)
+        try await withOurServer(versions: [version], origin: origin) { url, pin, _ in
+            let sequences = try await MoQClient.withSession(url: url, configuration: configuration(pin, versions: [version])) { session in
+                let subscription = session.subscribe(
+                    broadcast: "history", track: "t", options: SubscribeOptions(startGroup: 3, endGroup: 7))
+                var sequences: [UInt64] = []
+                for try await group in subscription.track {
+                    #expect(try await group.collect().map { String(buffer: $0.payload) } == ["g\(group.sequence)"])
+                    sequences.append(group.sequence)
+                }
+                return sequences
+            }
+            #expect(sequences == [3, 4, 5, 6], "groups [start, end) and then the track ends")
+        }
+    }
+
+    @Test func subscribeUpdateMovesTheEnd() async throws {
+        let origin = Origin()
+        let broadcast = BroadcastProducer(path: "live")
+        let track = broadcast.createTrack("t")
+        origin.publish(broadcast)
+        try await withOurServer(versions: [.lite06], origin: origin) { url, pin, _ in
+            let count = try await MoQClient.withSession(url: url, configuration: configuration(pin)) { session in
+                let subscription = session.subscribe(broadcast: "live", track: "t")
+                var received = 0
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for _ in 0..<40 {
+                            let produced = track.appendGroup()
+                            produced.write(ByteBuffer(string: "x"))
+                            produced.finish()
+                            try await Task.sleep(for: .milliseconds(20))
+                        }
+                    }
+                    for try await group in subscription.track {
+                        received += 1
+                        if received == 2 { subscription.update(SubscribeOptions(endGroup: group.sequence + 3)) }
+                    }
+                    group.cancelAll()
+                }
+                return received
+            }
+            #expect(count == 4, "two groups, then the update ends the subscription two groups later")
+        }
+    }
+
+    @Test func datagramGroupsTravelAsDatagrams() async throws {
+        let origin = Origin()
+        let broadcast = BroadcastProducer(path: "dg")
+        let track = broadcast.createTrack("t")
+        origin.publish(broadcast)
+        try await withOurServer(versions: [.lite06], origin: origin) { url, pin, _ in
+            let payloads = try await MoQClient.withSession(url: url, configuration: configuration(pin)) { session in
+                let subscription = session.subscribe(broadcast: "dg", track: "t")
+                try await Task.sleep(for: .milliseconds(200))
+                for index in 0..<5 { track.writeDatagram(ByteBuffer(string: "datagram \(index)"), timestamp: UInt64(index)) }
+                var payloads: [String] = []
+                for try await group in subscription.track {
+                    for try await frame in group { payloads.append(String(buffer: frame.payload)) }
+                    if payloads.count == 5 { break }
+                }
+                return payloads
+            }
+            // Datagrams may be lost on a real network, not on loopback at this rate.
+            #expect(Set(payloads) == Set((0..<5).map { "datagram \($0)" }))
+        }
+    }
+}
