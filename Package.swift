@@ -64,26 +64,34 @@ let package = Package(
         // The moq-lite interop pair (gomoqt's cmd/interop): `moq-interop server` and `moq-interop client`.
         .executableTarget(
             name: "moq-interop",
-            dependencies: ["MoQ", "MoQWire", "QUIC", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "MoQ", "MoQWire", "QUIC", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "interop/moq-interop",
             swiftSettings: strictSwift
         ),
         // moq-lite examples (gomoqt's examples/): echo, the same echo on a hand-made QUIC session, a clock broadcast.
         .executableTarget(
             name: "echo",
-            dependencies: ["MoQ", "MoQWire", "QUIC", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "MoQ", "MoQWire", "QUIC", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "examples/echo",
             swiftSettings: strictSwift
         ),
         .executableTarget(
             name: "native-quic",
-            dependencies: ["MoQ", "MoQWire", "QUIC", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "MoQ", "MoQWire", "QUIC", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "examples/native-quic",
             swiftSettings: strictSwift
         ),
         .executableTarget(
             name: "broadcast",
-            dependencies: ["MoQ", "MoQWire", "QUIC", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "MoQ", "MoQWire", "QUIC", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "examples/broadcast",
             swiftSettings: strictSwift
         ),
@@ -130,7 +138,7 @@ let package = Package(
         // Runs the examples and the interop pair as subprocesses (against each other and the reference).
         .testTarget(
             name: "ExamplesTests",
-            dependencies: ["MoQ", "MoQWire", "QUIC"],
+            dependencies: ["MoQ", "QUIC"],
             swiftSettings: strictSwift
         ),
         .testTarget(

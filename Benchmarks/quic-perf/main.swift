@@ -78,7 +78,8 @@ struct Client: AsyncParsableCommand {
             let now = ContinuousClock.now
             if now - lastReport >= .seconds(1) {
                 let rate = Double(sent - lastBytes) / (now - lastReport).seconds / 1e6
-                FileHandle.standardError.write(Data("progress sent=\(sent) rate=\(String(format: "%.0f", rate)) MB/s\n".utf8))
+                FileHandle.standardError.write(
+                    Data("progress sent=\(sent) rate=\(String(format: "%.0f", rate)) MB/s\n".utf8))
                 lastReport = now
                 lastBytes = sent
             }

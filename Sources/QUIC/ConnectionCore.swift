@@ -34,7 +34,9 @@ final class ConnectionCore {
     private var pendingDatagrams = CircularBuffer<ByteBuffer>()
     /// Readers that got bytes during the current batch of packets; woken once the batch is done.
     private var readersToWake: [StreamInbound] = []
-    private var openWaiters = CircularBuffer<(bidirectional: Bool, continuation: CheckedContinuation<QUICStream, any Error>)>()
+    private var openWaiters = CircularBuffer<
+        (bidirectional: Bool, continuation: CheckedContinuation<QUICStream, any Error>)
+    >()
     private var timer: Scheduled<Void>?
     private var timerDeadline: UInt64 = .max
     /// The CONNECTION_CLOSE packet we sent, resent (rate-limited) to packets arriving while closing.
@@ -279,7 +281,10 @@ final class ConnectionCore {
     /// The peer closed: wait out the draining period silently, then forget the connection.
     private func enterDraining() {
         let received = ngtcp2_conn_get_ccerr(conn)!.pointee
-        let reason = received.reasonlen > 0 ? String(decoding: UnsafeBufferPointer(start: received.reason, count: received.reasonlen), as: UTF8.self) : ""
+        let reason =
+            received.reasonlen > 0
+            ? String(decoding: UnsafeBufferPointer(start: received.reason, count: received.reasonlen), as: UTF8.self)
+            : ""
         let kind: QUICConnectionError.Kind
         switch received.type {
         case NGTCP2_CCERR_TYPE_APPLICATION: kind = .application
@@ -358,7 +363,8 @@ final class ConnectionCore {
             var vectorCount = 0
             var flags = UInt32(NGTCP2_WRITE_STREAM_FLAG_MORE)
             var state: StreamState?
-            if !connectionBlocked, let id = sendable.first, let candidate = streams[id], candidate.send.hasSomethingToSend,
+            if !connectionBlocked, let id = sendable.first, let candidate = streams[id],
+                candidate.send.hasSomethingToSend,
                 !candidate.blocked
             {
                 state = candidate
@@ -528,7 +534,9 @@ final class ConnectionCore {
         streams.removeAll()
         sendable.removeAll()
         pendingDatagrams.removeAll()
-        while let waiter = openWaiters.popFirst() { waiter.continuation.resume(throwing: QUICStreamError.connectionClosed(error)) }
+        while let waiter = openWaiters.popFirst() {
+            waiter.continuation.resume(throwing: QUICStreamError.connectionClosed(error))
+        }
         handle?.finish(error)
         endpoint.connectionEnded(self)
     }
@@ -626,7 +634,11 @@ final class ConnectionCore {
         state.send.discard()
         // Remote-initiated streams: give the peer its stream credit back (ngtcp2 leaves that to us).
         if let conn, ngtcp2_conn_is_local_stream(conn, id) == 0 {
-            if id & 0x2 == 0 { ngtcp2_conn_extend_max_streams_bidi(conn, 1) } else { ngtcp2_conn_extend_max_streams_uni(conn, 1) }
+            if id & 0x2 == 0 {
+                ngtcp2_conn_extend_max_streams_bidi(conn, 1)
+            } else {
+                ngtcp2_conn_extend_max_streams_uni(conn, 1)
+            }
         }
     }
 
@@ -675,7 +687,7 @@ final class ConnectionCore {
                 loop.execute { loopBound.value.extendCredit(id, by: credit) }
             }
         }
-        return StreamState(id: id, inbound: inbound, canSend: !( !local && unidirectional))
+        return StreamState(id: id, inbound: inbound, canSend: !(!local && unidirectional))
     }
 
     private func extendCredit(_ id: Int64, by bytes: Int) {
@@ -698,7 +710,8 @@ final class ConnectionCore {
     private func tryOpen(bidirectional: Bool, continuation: CheckedContinuation<QUICStream, any Error>) -> Bool {
         guard let conn, let handle else { return false }
         var id: Int64 = -1
-        let rv = bidirectional ? ngtcp2_conn_open_bidi_stream(conn, &id, nil) : ngtcp2_conn_open_uni_stream(conn, &id, nil)
+        let rv =
+            bidirectional ? ngtcp2_conn_open_bidi_stream(conn, &id, nil) : ngtcp2_conn_open_uni_stream(conn, &id, nil)
         if rv == NGTCP2_ERR_STREAM_ID_BLOCKED { return false }
         guard rv == 0 else {
             continuation.resume(
@@ -713,7 +726,8 @@ final class ConnectionCore {
 
     func write(_ id: Int64, _ buffer: ByteBuffer, finish: Bool, continuation: CheckedContinuation<Void, any Error>) {
         guard let state = streams[id] else {
-            continuation.resume(throwing: closeError.map { QUICStreamError.connectionClosed($0) } ?? QUICStreamError.locallyClosed)
+            continuation.resume(
+                throwing: closeError.map { QUICStreamError.connectionClosed($0) } ?? QUICStreamError.locallyClosed)
             return
         }
         if let failure = state.writeFailure {
@@ -767,7 +781,8 @@ final class ConnectionCore {
         guard let conn else { return "no connection" }
         let blocked = streams.values.filter(\.blocked).count
         let buffered = streams.values.reduce(0) { $0 + $1.send.bufferedBytes }
-        return "phase=\(phase) streams=\(streams.count) sendable=\(sendable.count) blocked=\(blocked) buffered=\(buffered) "
+        return
+            "phase=\(phase) streams=\(streams.count) sendable=\(sendable.count) blocked=\(blocked) buffered=\(buffered) "
             + "openWaiters=\(openWaiters.count) uniLeft=\(ngtcp2_conn_get_streams_uni_left(conn)) "
             + "bidiLeft=\(ngtcp2_conn_get_streams_bidi_left(conn)) maxDataLeft=\(ngtcp2_conn_get_max_data_left(conn)) "
             + "readersToWake=\(readersToWake.count)"
@@ -778,14 +793,16 @@ final class ConnectionCore {
         var info = ngtcp2_conn_info()
         cngtcp2_conn_get_conn_info(conn, &info)
         return QUICPathStatistics(
-            smoothedRTT: .nanoseconds(Int64(clamping: info.smoothed_rtt)), minRTT: .nanoseconds(Int64(clamping: info.min_rtt)),
+            smoothedRTT: .nanoseconds(Int64(clamping: info.smoothed_rtt)),
+            minRTT: .nanoseconds(Int64(clamping: info.min_rtt)),
             congestionWindow: Int(info.cwnd), bytesInFlight: Int(info.bytes_in_flight))
     }
 
     var maxDatagramPayload: Int {
         guard let conn, let parameters = ngtcp2_conn_get_remote_transport_params(conn) else { return 0 }
         // DATAGRAM frame overhead: type (1) + length varint (up to 4) + a short header and AEAD tag (~40).
-        return Int(min(parameters.pointee.max_datagram_frame_size, UInt64(ngtcp2_conn_get_max_tx_udp_payload_size(conn)))) - 48
+        return Int(
+            min(parameters.pointee.max_datagram_frame_size, UInt64(ngtcp2_conn_get_max_tx_udp_payload_size(conn)))) - 48
     }
 }
 

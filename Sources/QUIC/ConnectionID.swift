@@ -21,7 +21,9 @@ struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
 
     init(_ cid: ngtcp2_cid) {
         var cid = cid
-        self = withUnsafeBytes(of: &cid.data) { ConnectionID(bytes: UnsafeRawBufferPointer(rebasing: $0.prefix(cid.datalen))) }
+        self = withUnsafeBytes(of: &cid.data) {
+            ConnectionID(bytes: UnsafeRawBufferPointer(rebasing: $0.prefix(cid.datalen)))
+        }
     }
 
     init(pointer: UnsafePointer<UInt8>, length: Int) {
@@ -32,14 +34,18 @@ struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
     static func random() -> ConnectionID {
         var bytes = (UInt64(0), UInt64(0))
         withUnsafeMutableBytes(of: &bytes) { _ = gnutls_rnd(GNUTLS_RND_NONCE, $0.baseAddress, issuedLength) }
-        return withUnsafeBytes(of: &bytes) { ConnectionID(bytes: UnsafeRawBufferPointer(rebasing: $0.prefix(issuedLength))) }
+        return withUnsafeBytes(of: &bytes) {
+            ConnectionID(bytes: UnsafeRawBufferPointer(rebasing: $0.prefix(issuedLength)))
+        }
     }
 
     var ngtcp2: ngtcp2_cid {
         var cid = ngtcp2_cid()
         var copy = self
         withUnsafeBytes(of: &copy) { source in
-            withUnsafeMutableBytes(of: &cid.data) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: source.prefix(Int(length)))) }
+            withUnsafeMutableBytes(of: &cid.data) {
+                $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: source.prefix(Int(length))))
+            }
         }
         cid.datalen = Int(length)
         return cid

@@ -54,7 +54,11 @@ public struct QUICEchoService: Sendable {
                 }
                 head.writeImmutableBuffer(chunk)
                 // Hold back only what could still become a `!close` command.
-                if head.readableBytes > 64 || head.getString(at: head.readerIndex, length: min(7, head.readableBytes)).map({ !"!close ".hasPrefix($0) }) == true {
+                if head.readableBytes > 64
+                    || head.getString(at: head.readerIndex, length: min(7, head.readableBytes)).map({
+                        !"!close ".hasPrefix($0)
+                    }) == true
+                {
                     try await stream.write(head)
                     echoing = true
                 }

@@ -70,7 +70,9 @@ final class EndpointCore: ChannelInboundHandler {
             var offset = 0
             while offset < total {
                 let length = min(segment > 0 ? segment : total, total - offset)
-                handleDatagram(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]), from: envelope.remoteAddress, ecn: ecn)
+                handleDatagram(
+                    UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]), from: envelope.remoteAddress,
+                    ecn: ecn)
                 offset += length
             }
         }
@@ -175,9 +177,11 @@ final class EndpointCore: ChannelInboundHandler {
         _ = random.withUnsafeMutableBytes { gnutls_rnd(GNUTLS_RND_NONCE, $0.baseAddress, $0.count) }
         var buffer = ByteBufferAllocator().buffer(capacity: 64)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 64) { destination in
-            max(0, ngtcp2_pkt_write_stateless_reset(
-                destination.baseAddress!.assumingMemoryBound(to: UInt8.self), destination.count, &token, &random,
-                random.count))
+            max(
+                0,
+                ngtcp2_pkt_write_stateless_reset(
+                    destination.baseAddress!.assumingMemoryBound(to: UInt8.self), destination.count, &token, &random,
+                    random.count))
         }
         if buffer.readableBytes > 0 {
             statistics.statelessResetsSent += 1
@@ -275,9 +279,10 @@ final class EndpointCore: ChannelInboundHandler {
         let envelopes = batch.drain()
         for envelope in envelopes {
             statistics.sendCalls += 1
-            statistics.datagramsSent += envelope.metadata?.segmentSize.map {
-                (envelope.data.readableBytes + $0 - 1) / $0
-            } ?? 1
+            statistics.datagramsSent +=
+                envelope.metadata?.segmentSize.map {
+                    (envelope.data.readableBytes + $0 - 1) / $0
+                } ?? 1
             context.write(wrapOutboundOut(envelope), promise: nil)
         }
         context.flush()
@@ -289,7 +294,9 @@ final class EndpointCore: ChannelInboundHandler {
     func close(code: UInt64, reason: String, grace: TimeAmount, promise: EventLoopPromise<Void>) {
         closing = true
         acceptor?.finish()
-        for core in connections.values { core.handle?.closeOnLoop(code: code, reason: reason) ?? core.close(code: code, reason: reason) }
+        for core in connections.values {
+            core.handle?.closeOnLoop(code: code, reason: reason) ?? core.close(code: code, reason: reason)
+        }
         closePromise = promise
         if connections.isEmpty {
             closeChannelIfDone()

@@ -1,5 +1,5 @@
-public import NIOCore
 import NIOConcurrencyHelpers
+public import NIOCore
 
 /// One established QUIC connection. A handle: every operation runs on the connection's event loop.
 public final class QUICConnection: Sendable {
@@ -140,7 +140,8 @@ public struct QUICPathStatistics: Sendable {
 
     /// The rate the congestion window allows: cwnd per smoothed RTT, in bits per second (0 if unknown).
     public var estimatedBitrate: UInt64 {
-        let rttNanoseconds = smoothedRTT.components.seconds * 1_000_000_000 + smoothedRTT.components.attoseconds / 1_000_000_000
+        let rttNanoseconds =
+            smoothedRTT.components.seconds * 1_000_000_000 + smoothedRTT.components.attoseconds / 1_000_000_000
         guard rttNanoseconds > 0 else { return 0 }
         return UInt64(Double(congestionWindow) * 8 * 1e9 / Double(rttNanoseconds))
     }

@@ -51,7 +51,8 @@ public final class QUICEndpoint: Sendable {
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: messageSize * vectorCount))
             .channelOption(.maxMessagesPerRead, value: 4)
         if receiveOffload {
-            bootstrap = bootstrap
+            bootstrap =
+                bootstrap
                 .channelOption(.datagramReceiveOffload, value: true)
                 .channelOption(.datagramReceiveSegmentSize, value: true)
         }
@@ -68,13 +69,15 @@ public final class QUICEndpoint: Sendable {
             throw QUICEndpointError("cannot bind UDP \(host):\(port): \(error)")
         }
         let core = try await channel.eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: EndpointCore.self), eventLoop: channel.eventLoop)
+            NIOLoopBound(
+                try channel.pipeline.syncOperations.handler(type: EndpointCore.self), eventLoop: channel.eventLoop)
         }.get()
         return try QUICEndpoint(channel: channel, core: core, incoming: incoming)
     }
 
     /// Dials a server and returns once the handshake completed (or throws `QUICConnectionError`).
-    public func connect(host: String, port: Int, configuration: QUICClientConfiguration) async throws -> QUICConnection {
+    public func connect(host: String, port: Int, configuration: QUICClientConfiguration) async throws -> QUICConnection
+    {
         let remote = try SocketAddress.makeAddressResolvingHost(host, port: port)
         let serverName = configuration.serverName ?? host
         let promise = eventLoop.makePromise(of: QUICConnection.self)
@@ -87,11 +90,13 @@ public final class QUICEndpoint: Sendable {
 
     /// Closes every connection (CONNECTION_CLOSE with `code`), waits up to `grace` for them to finish,
     /// then closes the socket.
-    public func close(code: UInt64 = 0, reason: String = "endpoint closing", grace: Duration = .milliseconds(500)) async {
+    public func close(code: UInt64 = 0, reason: String = "endpoint closing", grace: Duration = .milliseconds(500)) async
+    {
         let promise = eventLoop.makePromise(of: Void.self)
         let core = self.core
         eventLoop.execute {
-            core.value.close(code: code, reason: reason, grace: .nanoseconds(Int64(grace.nanoseconds)), promise: promise)
+            core.value.close(
+                code: code, reason: reason, grace: .nanoseconds(Int64(grace.nanoseconds)), promise: promise)
         }
         try? await promise.futureResult.get()
     }

@@ -34,9 +34,11 @@ public struct QUICConnectionError: Error, Sendable, Hashable, CustomStringConver
     public var description: String {
         let who = byPeer ? "peer" : "local"
         switch kind {
-        case .application: return "connection closed by \(who) application, code \(code)\(reason.isEmpty ? "" : ": \(reason)")"
+        case .application:
+            return "connection closed by \(who) application, code \(code)\(reason.isEmpty ? "" : ": \(reason)")"
         case .transport:
-            return "connection closed by \(who) with transport error 0x\(String(code, radix: 16))\(reason.isEmpty ? "" : ": \(reason)")"
+            return
+                "connection closed by \(who) with transport error 0x\(String(code, radix: 16))\(reason.isEmpty ? "" : ": \(reason)")"
         case .idleTimeout: return "connection idle timeout"
         case .handshakeTimeout: return "QUIC handshake timed out"
         case .certificateRejected: return "server certificate rejected: \(reason)"

@@ -1,7 +1,7 @@
-public import Foundation
 import Crypto
-import X509
+public import Foundation
 import SwiftASN1
+import X509
 
 /// A server's TLS certificate chain and private key, as PEM, and the SHA-256 of its leaf certificate.
 ///
@@ -88,8 +88,9 @@ public struct QUICServerIdentity: Sendable {
     /// Writes the chain and key as PEM files (key readable by the owner only).
     public func write(certificateFile: String, keyFile: String) throws {
         try Data(certificateChainPEM.utf8).write(to: URL(fileURLWithPath: certificateFile))
-        guard FileManager.default.createFile(
-            atPath: keyFile, contents: Data(privateKeyPEM.utf8), attributes: [.posixPermissions: 0o600])
+        guard
+            FileManager.default.createFile(
+                atPath: keyFile, contents: Data(privateKeyPEM.utf8), attributes: [.posixPermissions: 0o600])
         else { throw QUICEndpointError("cannot write \(keyFile)") }
     }
 }

@@ -93,7 +93,9 @@ final class StreamInbound: Sendable {
         let next = state.withLockedValue { state -> Next in
             if let buffer = state.buffered {
                 state.buffered = nil
-                return .bytes(buffer, credit: Self.account(&state, taking: buffer.readableBytes, step: creditStep, waiting: false))
+                return .bytes(
+                    buffer, credit: Self.account(&state, taking: buffer.readableBytes, step: creditStep, waiting: false)
+                )
             }
             if state.finished { return .bytes(nil, credit: 0) }
             if let error = state.error { return .failure(error) }

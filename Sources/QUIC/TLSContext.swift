@@ -28,7 +28,8 @@ final class TLSCredentials {
         let status = identity.certificateChainPEM.withCString { certificate in
             identity.privateKeyPEM.withCString { key in
                 var certificateDatum = gnutls_datum_t(
-                    data: UnsafeMutablePointer(mutating: UnsafeRawPointer(certificate).assumingMemoryBound(to: UInt8.self)),
+                    data: UnsafeMutablePointer(
+                        mutating: UnsafeRawPointer(certificate).assumingMemoryBound(to: UInt8.self)),
                     size: UInt32(strlen(certificate)))
                 var keyDatum = gnutls_datum_t(
                     data: UnsafeMutablePointer(mutating: UnsafeRawPointer(key).assumingMemoryBound(to: UInt8.self)),
@@ -109,7 +110,9 @@ final class TLSCredentials {
 
     private func configureCommon(_ session: gnutls_session_t) throws {
         try check(gnutls_priority_set_direct(session, cngtcp2_priority, nil), "set TLS priorities")
-        try check(gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, UnsafeMutableRawPointer(credentials)), "set credentials")
+        try check(
+            gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, UnsafeMutableRawPointer(credentials)),
+            "set credentials")
     }
 
     private func setALPN(_ session: gnutls_session_t, flags: UInt32) throws {

@@ -21,7 +21,8 @@ struct MoQBadInputTests {
             let port = try MoQURL(url).port
             let connection = try await endpoint.connect(
                 host: "127.0.0.1", port: port,
-                configuration: QUICClientConfiguration(alpn: ["moq-lite-06"], verification: .pinnedSHA256([hexBytes(pin)!])))
+                configuration: QUICClientConfiguration(
+                    alpn: ["moq-lite-06"], verification: .pinnedSHA256([hexBytes(pin)!])))
             try await body(connection)
             connection.close()
             await endpoint.close()
@@ -29,11 +30,14 @@ struct MoQBadInputTests {
     }
 
     /// Sends raw bytes on a new bidirectional stream and returns how the server ended its side.
-    func exchange(_ connection: QUICConnection, _ bytes: [UInt8], finish: Bool = true) async throws -> Result<ByteBuffer, QUICStreamError> {
+    func exchange(_ connection: QUICConnection, _ bytes: [UInt8], finish: Bool = true) async throws -> Result<
+        ByteBuffer, QUICStreamError
+    > {
         let stream = try await connection.openBidirectionalStream()
         try await stream.write(ByteBuffer(bytes: bytes), finish: finish)
         do {
-            return .success(try await withTimeout(.seconds(10), "server answer") { try await stream.readAll(limit: 1 << 20) })
+            return .success(
+                try await withTimeout(.seconds(10), "server answer") { try await stream.readAll(limit: 1 << 20) })
         } catch let error as QUICStreamError {
             return .failure(error)
         }
@@ -44,16 +48,22 @@ struct MoQBadInputTests {
         let stream = try await connection.openBidirectionalStream()
         var request = ByteBuffer()
         request.writeQUICVarint(BidiStreamType.subscribe.rawValue)
-        Subscribe(id: 9, broadcast: "demo", track: "data", priority: 0, ordered: false, maxLatencyMs: 0, startGroup: nil,
-                  endGroup: nil, startFrame: 0, endFrame: nil).encode(into: &request, version: .lite06)
+        Subscribe(
+            id: 9, broadcast: "demo", track: "data", priority: 0, ordered: false, maxLatencyMs: 0, startGroup: nil,
+            endGroup: nil, startFrame: 0, endFrame: nil
+        ).encode(into: &request, version: .lite06)
         try await stream.write(request)
-        guard var reply = try await withTimeout(.seconds(10), "SUBSCRIBE_START", { try await stream.read() }) else { return false }
+        guard var reply = try await withTimeout(.seconds(10), "SUBSCRIBE_START", { try await stream.read() }) else {
+            return false
+        }
         let response = try SubscribeResponse.decode(from: &reply, version: .lite06, limits: .standard)
         stream.reset(code: 0)
         return response == .start(group: 0)
     }
 
-    static func mapped(_ code: StreamErrorCode) -> QUICStreamError { .reset(code: StreamErrorCode.toWire(code.rawValue)) }
+    static func mapped(_ code: StreamErrorCode) -> QUICStreamError {
+        .reset(code: StreamErrorCode.toWire(code.rawValue))
+    }
 
     @Test func unknownStreamTypeIsResetAndTheSessionGoesOn() async throws {
         try await withRawConnection { (connection: QUICConnection) async throws in
@@ -65,7 +75,9 @@ struct MoQBadInputTests {
     @Test func messageLongerThanItsStreamIsMalformed() async throws {
         try await withRawConnection { (connection: QUICConnection) async throws in
             // SUBSCRIBE declaring 0x30 bytes of body, then FIN after 3.
-            #expect(try await exchange(connection, [0x02, 0x30, 0x00, 0x01, 0x61]) == .failure(Self.mapped(.malformedTrack)))
+            #expect(
+                try await exchange(connection, [0x02, 0x30, 0x00, 0x01, 0x61]) == .failure(Self.mapped(.malformedTrack))
+            )
             #expect(try await subscribeWorks(connection))
         }
     }
@@ -74,7 +86,8 @@ struct MoQBadInputTests {
         try await withRawConnection { (connection: QUICConnection) async throws in
             // A body length of 2^40 (8-byte varint): rejected at once, without waiting for the body.
             let huge: [UInt8] = [0xc0, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00]
-            #expect(try await exchange(connection, [0x02] + huge, finish: false) == .failure(Self.mapped(.malformedTrack)))
+            #expect(
+                try await exchange(connection, [0x02] + huge, finish: false) == .failure(Self.mapped(.malformedTrack)))
             #expect(try await subscribeWorks(connection))
         }
     }
@@ -84,8 +97,11 @@ struct MoQBadInputTests {
             func subscribe(_ broadcast: String, _ track: String) async throws -> Result<ByteBuffer, QUICStreamError> {
                 var request = ByteBuffer()
                 request.writeQUICVarint(BidiStreamType.subscribe.rawValue)
-                Subscribe(id: 1, broadcast: broadcast, track: track, priority: 0, ordered: false, maxLatencyMs: 0, startGroup: nil,
-                          endGroup: nil, startFrame: 0, endFrame: nil).encode(into: &request, version: .lite06)
+                Subscribe(
+                    id: 1, broadcast: broadcast, track: track, priority: 0, ordered: false, maxLatencyMs: 0,
+                    startGroup: nil,
+                    endGroup: nil, startFrame: 0, endFrame: nil
+                ).encode(into: &request, version: .lite06)
                 return try await exchange(connection, Array(request.readableBytesView), finish: false)
             }
             #expect(try await subscribe("demo", "nope") == .failure(Self.mapped(.notFound)))
@@ -122,7 +138,9 @@ struct MoQBadInputTests {
                     break
                 }
             }
-            try await MoQClient.withSession(url: "moqt://127.0.0.1:\(server.localAddress.port!)/", configuration: configuration) { session in
+            try await MoQClient.withSession(
+                url: "moqt://127.0.0.1:\(server.localAddress.port!)/", configuration: configuration
+            ) { session in
                 let subscription = session.subscribe(broadcast: "raw", track: "t")
                 let outcome = try await withTimeout(.seconds(10), "the cut group") { () -> String in
                     for try await group in subscription.track {

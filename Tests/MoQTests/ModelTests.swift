@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import Testing
 
@@ -134,11 +135,8 @@ struct ModelTests {
     }
 }
 
-import NIOConcurrencyHelpers
-
 final class ManagedNames: Sendable {
     private let box = NIOLockedValueBox<[String]>([])
     func append(_ name: String) { box.withLockedValue { $0.append(name) } }
     var names: [String] { box.withLockedValue { $0 } }
 }
-

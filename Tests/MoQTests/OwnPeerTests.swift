@@ -13,8 +13,13 @@ struct OwnPeerTests {
 
     @Test func serverPicksItsPreferredVersionAmongTheOffered() async throws {
         try await withOurServer(versions: MoQVersion.serverPreference) { url, pin, _ in
-            for (offered, expected) in [([MoQVersion.lite04, .lite05, .lite06], MoQVersion.lite06), ([.lite04, .lite05], .lite05), ([.lite04], .lite04)] {
-                let version = try await MoQClient.withSession(url: url, configuration: configuration(pin, versions: offered)) { $0.version }
+            for (offered, expected) in [
+                ([MoQVersion.lite04, .lite05, .lite06], MoQVersion.lite06), ([.lite04, .lite05], .lite05),
+                ([.lite04], .lite04),
+            ] {
+                let version = try await MoQClient.withSession(
+                    url: url, configuration: configuration(pin, versions: offered)
+                ) { $0.version }
                 #expect(version == expected)
             }
         }
@@ -32,7 +37,9 @@ struct OwnPeerTests {
         }
         origin.publish(broadcast)
         try await withOurServer(versions: [version], origin: origin) { url, pin, _ in
-            let sequences = try await MoQClient.withSession(url: url, configuration: configuration(pin, versions: [version])) { session in
+            let sequences = try await MoQClient.withSession(
+                url: url, configuration: configuration(pin, versions: [version])
+            ) { session in
                 let subscription = session.subscribe(
                     broadcast: "history", track: "t", options: SubscribeOptions(startGroup: 3, endGroup: 7))
                 var sequences: [UInt64] = []
@@ -51,28 +58,29 @@ struct OwnPeerTests {
         let broadcast = BroadcastProducer(path: "live")
         let track = broadcast.createTrack("t")
         origin.publish(broadcast)
+        @Sendable func produce() {
+            let group = track.appendGroup()
+            group.write(ByteBuffer(string: "x"))
+            group.finish()
+        }
         try await withOurServer(versions: [.lite06], origin: origin) { url, pin, _ in
-            let count = try await MoQClient.withSession(url: url, configuration: configuration(pin)) { session in
+            let sequences = try await MoQClient.withSession(url: url, configuration: configuration(pin)) { session in
                 let subscription = session.subscribe(broadcast: "live", track: "t")
-                var received = 0
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for _ in 0..<40 {
-                            let produced = track.appendGroup()
-                            produced.write(ByteBuffer(string: "x"))
-                            produced.finish()
-                            try await Task.sleep(for: .milliseconds(20))
-                        }
-                    }
-                    for try await group in subscription.track {
-                        received += 1
-                        if received == 2 { subscription.update(SubscribeOptions(endGroup: group.sequence + 3)) }
-                    }
-                    group.cancelAll()
+                var groups = subscription.track.makeAsyncIterator()
+                var sequences: [UInt64] = []
+                // Two groups in lockstep, then SUBSCRIBE_UPDATE with an end two groups ahead.
+                for _ in 0..<2 {
+                    produce()
+                    guard let group = try await groups.next() else { break }
+                    sequences.append(group.sequence)
                 }
-                return received
+                subscription.update(SubscribeOptions(endGroup: sequences.last! + 3))
+                try await Task.sleep(for: .milliseconds(300))
+                for _ in 0..<6 { produce() }
+                while let group = try await groups.next() { sequences.append(group.sequence) }
+                return sequences
             }
-            #expect(count == 4, "two groups, then the update ends the subscription two groups later")
+            #expect(sequences == [0, 1, 2, 3], "the update ends the subscription before group 4")
         }
     }
 
@@ -85,7 +93,9 @@ struct OwnPeerTests {
             let payloads = try await MoQClient.withSession(url: url, configuration: configuration(pin)) { session in
                 let subscription = session.subscribe(broadcast: "dg", track: "t")
                 try await Task.sleep(for: .milliseconds(200))
-                for index in 0..<5 { track.writeDatagram(ByteBuffer(string: "datagram \(index)"), timestamp: UInt64(index)) }
+                for index in 0..<5 {
+                    track.writeDatagram(ByteBuffer(string: "datagram \(index)"), timestamp: UInt64(index))
+                }
                 var payloads: [String] = []
                 for try await group in subscription.track {
                     for try await frame in group { payloads.append(String(buffer: frame.payload)) }

@@ -6,7 +6,8 @@ import NIOConcurrencyHelpers
 final class PeerProcess: Sendable {
     private let process: Process
     private let stdinPipe = Pipe()
-    private let state = NIOLockedValueBox<(lines: [String], partial: String, stderr: String, closed: Bool)>(([], "", "", false))
+    private let state = NIOLockedValueBox<(lines: [String], partial: String, stderr: String, closed: Bool)>(
+        ([], "", "", false))
     let name: String
 
     init(_ executable: String, _ arguments: [String], name: String? = nil) throws {
@@ -65,7 +66,9 @@ final class PeerProcess: Sendable {
             if !process.isRunning, state.withLockedValue({ $0.closed }) { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw PeerError("\(name): no line starting with '\(prefix)' within \(timeout); stdout: \(lines.suffix(10)); stderr: \(stderr.suffix(2000))")
+        throw PeerError(
+            "\(name): no line starting with '\(prefix)' within \(timeout); stdout: \(lines.suffix(10)); stderr: \(stderr.suffix(2000))"
+        )
     }
 
     /// Waits for a stderr line containing `text` (programs that log there, like ngtcp2's examples).

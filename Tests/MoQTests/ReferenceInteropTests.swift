@@ -12,12 +12,13 @@ struct ReferenceInteropTests {
     @Test(arguments: versions)
     func referenceServerPublishesOurClientSubscribes(version: MoQVersion) async throws {
         let peer = try await ReferencePeer.server([
-            "--publish", "demo", "--track", "data", "--groups", "6", "--frames-per-group", "4", "--interval-ms", "30",
+            "--publish", "demo", "--track", "data", "--frames-per-group", "4", "--interval-ms", "30",
             "--frame-size", "300", "--priority", "42", "--timescale", "1000", "--max-age-ms", "3000",
         ])
         defer { peer.process.terminate() }
         let received = try await withTimeout(.seconds(60), "subscribe to demo/data") {
-            try await MoQClient.withSession(url: peer.url, configuration: peer.clientConfiguration(versions: [version])) { session in
+            try await MoQClient.withSession(url: peer.url, configuration: peer.clientConfiguration(versions: [version]))
+            { session in
                 #expect(session.version == version)
                 // The broadcast is announced to us; then its track is read group by group.
                 var announcements = session.announcements(prefix: "").makeAsyncIterator()
@@ -35,7 +36,8 @@ struct ReferenceInteropTests {
                 }
                 if version >= .lite05 {
                     // TRACK_INFO carried the publisher's settings.
-                    #expect(subscription.info == TrackInfo(priority: 42, maxLatency: .milliseconds(3000), timescale: 1000))
+                    #expect(
+                        subscription.info == TrackInfo(priority: 42, maxLatency: .milliseconds(3000), timescale: 1000))
                 }
                 return frames
             }
@@ -43,7 +45,9 @@ struct ReferenceInteropTests {
         #expect(received.count >= 12)
         for frame in received {
             #expect(frame.payload.readableBytes == 300)
-            #expect(ReferencePayload.matches(frame.payload, group: frame.group, frame: frame.index), "group \(frame.group) frame \(frame.index)")
+            #expect(
+                ReferencePayload.matches(frame.payload, group: frame.group, frame: frame.index),
+                "group \(frame.group) frame \(frame.index)")
         }
         let groups = received.map(\.group)
         #expect(groups == groups.sorted(), "groups arrive in order")
@@ -56,7 +60,9 @@ extension ReferenceInteropTests {
         let relay = try await ReferencePeer.server()
         defer { relay.process.terminate() }
         try await withTimeout(.seconds(60), "publish through the reference relay") {
-            try await MoQClient.withSession(url: relay.url, configuration: relay.clientConfiguration(versions: [version])) { session in
+            try await MoQClient.withSession(
+                url: relay.url, configuration: relay.clientConfiguration(versions: [version])
+            ) { session in
                 let broadcast = BroadcastProducer(path: "swift/\(version.alpn)")
                 let track = broadcast.createTrack("data")
                 session.publish(broadcast)
@@ -64,12 +70,15 @@ extension ReferenceInteropTests {
                     Repository.python,
                     [
                         Repository.peer("moq_ref.py"), "subscribe", "--url", relay.url, "--fingerprint",
-                        relay.fingerprint.map { String(format: "%02x", $0) }.joined(), "--broadcast", "swift/\(version.alpn)",
+                        relay.fingerprint.map { String(format: "%02x", $0) }.joined(), "--broadcast",
+                        "swift/\(version.alpn)",
                         "--track", "data", "--count", "12", "--timeout", "50",
                     ])
                 defer { subscriber.terminate() }
                 try await publishReferenceFrames(track, until: { !subscriber.isRunning }, framesPerGroup: 3, size: 500)
-                #expect(try await subscriber.waitForExit(timeout: .seconds(10)) == 0, "\(subscriber.lines.suffix(5)) \(subscriber.stderr.suffix(1500))")
+                #expect(
+                    try await subscriber.waitForExit(timeout: .seconds(10)) == 0,
+                    "\(subscriber.lines.suffix(5)) \(subscriber.stderr.suffix(1500))")
                 let frames = subscriber.events.filter { $0["event"] as? String == "frame" }
                 #expect(frames.count >= 12)
                 #expect(frames.allSatisfy { $0["ok"] as? Bool == true }, "every frame byte-exact")
@@ -102,19 +111,26 @@ extension ReferenceInteropTests {
         try await withOurServer(versions: [version]) { url, pin, origin in
             let publisher = try referenceClient(
                 "publish", url: url, pin: pin,
-                ["--broadcast", "ref", "--track", "data", "--groups", "40", "--frames-per-group", "3", "--interval-ms", "25",
-                 "--frame-size", "700", "--hold-seconds", "3", "--timeout", "50"])
+                [
+                    "--broadcast", "ref", "--track", "data", "--groups", "40", "--frames-per-group", "3",
+                    "--interval-ms", "25",
+                    "--frame-size", "700", "--hold-seconds", "3", "--timeout", "50",
+                ])
             defer { publisher.terminate() }
             // Our server learns the broadcast from the publisher's announcement.
-            let announced = try await withTimeout(.seconds(20), "announcement from the reference publisher") { () -> Announcement? in
+            let announced = try await withTimeout(.seconds(20), "announcement from the reference publisher") {
+                () -> Announcement? in
                 var iterator = origin.announcements(prefix: "").makeAsyncIterator()
                 return await iterator.next()
             }
             #expect(announced?.path == "ref")
             let subscriber = try referenceClient(
-                "subscribe", url: url, pin: pin, ["--broadcast", "ref", "--track", "data", "--count", "15", "--timeout", "40"])
+                "subscribe", url: url, pin: pin,
+                ["--broadcast", "ref", "--track", "data", "--count", "15", "--timeout", "40"])
             defer { subscriber.terminate() }
-            #expect(try await subscriber.waitForExit(timeout: .seconds(45)) == 0, "\(subscriber.lines.suffix(5)) \(subscriber.stderr.suffix(2000))")
+            #expect(
+                try await subscriber.waitForExit(timeout: .seconds(45)) == 0,
+                "\(subscriber.lines.suffix(5)) \(subscriber.stderr.suffix(2000))")
             let frames = subscriber.events.filter { $0["event"] as? String == "frame" }
             #expect(frames.count >= 15)
             #expect(frames.allSatisfy { $0["ok"] as? Bool == true }, "every frame byte-exact")
@@ -140,7 +156,8 @@ extension ReferenceInteropTests {
         ])
         defer { peer.process.terminate() }
         let fetched = try await withTimeout(.seconds(40), "fetch from the reference") {
-            try await MoQClient.withSession(url: peer.url, configuration: peer.clientConfiguration(versions: [version])) { session in
+            try await MoQClient.withSession(url: peer.url, configuration: peer.clientConfiguration(versions: [version]))
+            { session in
                 var announcements = session.announcements().makeAsyncIterator()
                 _ = await announcements.next()
                 // Wait until group 3 is in the past (the live edge moved beyond it), then fetch it.
@@ -161,13 +178,20 @@ extension ReferenceInteropTests {
             let track = broadcast.createTrack("data")
             for _ in 0..<4 {
                 let group = track.appendGroup()
-                for index in 0..<3 { group.write(ByteBuffer(bytes: ReferencePayload.make(group: group.sequence, frame: index, size: 400))) }
+                for index in 0..<3 {
+                    group.write(
+                        ByteBuffer(bytes: ReferencePayload.make(group: group.sequence, frame: index, size: 400)))
+                }
                 group.finish()
             }
             origin.publish(broadcast)
-            let fetcher = try referenceClient("fetch", url: url, pin: pin, ["--broadcast", "ours", "--track", "data", "--group", "1", "--timeout", "20"])
+            let fetcher = try referenceClient(
+                "fetch", url: url, pin: pin,
+                ["--broadcast", "ours", "--track", "data", "--group", "1", "--timeout", "20"])
             defer { fetcher.terminate() }
-            #expect(try await fetcher.waitForExit(timeout: .seconds(25)) == 0, "\(fetcher.lines.suffix(5)) \(fetcher.stderr.suffix(1500))")
+            #expect(
+                try await fetcher.waitForExit(timeout: .seconds(25)) == 0,
+                "\(fetcher.lines.suffix(5)) \(fetcher.stderr.suffix(1500))")
             let frames = fetcher.events.filter { $0["event"] as? String == "frame" }
             #expect(frames.count == 3)
             #expect(frames.allSatisfy { $0["ok"] as? Bool == true && $0["group"] as? Int == 1 })
@@ -184,13 +208,19 @@ extension ReferenceInteropTests {
         defer { watcher.terminate() }
         try await Task.sleep(for: .milliseconds(500))
         try await withTimeout(.seconds(45), "announce then unannounce") {
-            try await MoQClient.withSession(url: relay.url, configuration: relay.clientConfiguration(versions: [version])) { session in
+            try await MoQClient.withSession(
+                url: relay.url, configuration: relay.clientConfiguration(versions: [version])
+            ) { session in
                 let broadcast = BroadcastProducer(path: "room/swift")
                 broadcast.createTrack("data")
                 session.publish(broadcast)
-                _ = try await watcher.waitForEvent { $0["event"] as? String == "announce" && $0["active"] as? Bool == true }
+                _ = try await watcher.waitForEvent {
+                    $0["event"] as? String == "announce" && $0["active"] as? Bool == true
+                }
                 broadcast.finish()
-                _ = try await watcher.waitForEvent { $0["event"] as? String == "announce" && $0["active"] as? Bool == false }
+                _ = try await watcher.waitForEvent {
+                    $0["event"] as? String == "announce" && $0["active"] as? Bool == false
+                }
             }
         }
         let changes = watcher.events.filter { $0["event"] as? String == "announce" }

@@ -1,5 +1,6 @@
 import MoQ
 import MoQWire
+import NIOConcurrencyHelpers
 import NIOCore
 import QUIC
 import Testing
@@ -16,12 +17,16 @@ struct SessionFeatureTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 await server.run { session in
-                    for _ in 0..<200 where session.receivedGoaway == nil { try? await Task.sleep(for: .milliseconds(20)) }
+                    for _ in 0..<200 where session.receivedGoaway == nil {
+                        try? await Task.sleep(for: .milliseconds(20))
+                    }
                     received.set(session.receivedGoaway)
                 }
             }
             let configuration = MoQClient.Configuration(verification: .pinnedSHA256([identity.fingerprintSHA256]))
-            try await MoQClient.withSession(url: "moqt://127.0.0.1:\(endpoint.localAddress.port!)/", configuration: configuration) { session in
+            try await MoQClient.withSession(
+                url: "moqt://127.0.0.1:\(endpoint.localAddress.port!)/", configuration: configuration
+            ) { session in
                 try await session.goaway(newSessionURI: "moqt://elsewhere:4443/")
                 for _ in 0..<200 where received.value == nil { try await Task.sleep(for: .milliseconds(20)) }
             }
@@ -36,7 +41,8 @@ struct SessionFeatureTests {
             let endpoint = try await QUICEndpoint.bind(host: "127.0.0.1", port: 0)
             let connection = try await endpoint.connect(
                 host: "127.0.0.1", port: try MoQURL(url).port,
-                configuration: QUICClientConfiguration(alpn: ["moq-lite-06"], verification: .pinnedSHA256([hexBytes(pin)!])))
+                configuration: QUICClientConfiguration(
+                    alpn: ["moq-lite-06"], verification: .pinnedSHA256([hexBytes(pin)!])))
             // As the reference does: open PROBE and send only the stream type.
             let stream = try await connection.openBidirectionalStream()
             var type = ByteBuffer()
@@ -58,7 +64,8 @@ struct SessionFeatureTests {
         ])
         defer { peer.process.terminate() }
         let datagrams = try await withTimeout(.seconds(40), "datagrams") {
-            try await MoQClient.withSession(url: peer.url, configuration: peer.clientConfiguration(versions: [version])) { session in
+            try await MoQClient.withSession(url: peer.url, configuration: peer.clientConfiguration(versions: [version]))
+            { session in
                 var announcements = session.announcements().makeAsyncIterator()
                 _ = await announcements.next()
                 let subscription = session.subscribe(broadcast: "demo", track: "data")
@@ -67,8 +74,13 @@ struct SessionFeatureTests {
                     for try await frame in group {
                         let bytes = Array(frame.payload.readableBytesView)
                         // Datagram payloads start with "d<index>" (moq_ref_payload.py).
-                        if bytes.first == UInt8(ascii: "d"), let index = Int(String(decoding: bytes[1..<9], as: UTF8.self)) {
-                            #expect(bytes == ReferencePayload.make(group: UInt64(index), frame: 0, size: bytes.count, kind: "d"))
+                        if bytes.first == UInt8(ascii: "d"),
+                            let index = Int(String(decoding: bytes[1..<9], as: UTF8.self))
+                        {
+                            #expect(
+                                bytes
+                                    == ReferencePayload.make(
+                                        group: UInt64(index), frame: 0, size: bytes.count, kind: "d"))
                             indexes.append(index)
                         }
                     }
@@ -80,8 +92,6 @@ struct SessionFeatureTests {
         #expect(datagrams.count >= 6)
     }
 }
-
-import NIOConcurrencyHelpers
 
 final class ManagedValue<Value: Sendable>: Sendable {
     private let box: NIOLockedValueBox<Value>

@@ -21,7 +21,9 @@ struct ReferencePeer {
 
     var url: String { "moqt://127.0.0.1:\(port)/" }
 
-    func clientConfiguration(versions: [MoQVersion], session: MoQSessionConfiguration = .init()) -> MoQClient.Configuration {
+    func clientConfiguration(versions: [MoQVersion], session: MoQSessionConfiguration = .init())
+        -> MoQClient.Configuration
+    {
         MoQClient.Configuration(verification: .pinnedSHA256([fingerprint]), versions: versions, session: session)
     }
 
@@ -38,13 +40,17 @@ extension PeerProcess {
     }
 
     /// Waits until an event satisfying `predicate` was printed.
-    func waitForEvent(timeout: Duration = .seconds(30), _ predicate: ([String: Any]) -> Bool) async throws -> [String: Any] {
+    func waitForEvent(timeout: Duration = .seconds(30), _ predicate: ([String: Any]) -> Bool) async throws -> [String:
+        Any]
+    {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let event = events.first(where: predicate) { return event }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw PeerError("\(name): no matching event within \(timeout); stdout tail: \(lines.suffix(8)); stderr: \(stderr.suffix(1500))")
+        throw PeerError(
+            "\(name): no matching event within \(timeout); stdout tail: \(lines.suffix(8)); stderr: \(stderr.suffix(1500))"
+        )
     }
 }
 
@@ -61,7 +67,9 @@ func hexBytes(_ text: String) -> [UInt8]? {
 }
 
 /// Fails after `timeout` instead of hanging a test run.
-func withTimeout<T: Sendable>(_ timeout: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+func withTimeout<T: Sendable>(_ timeout: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T)
+    async throws -> T
+{
     try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await body() }
         group.addTask {
@@ -77,11 +85,13 @@ func withTimeout<T: Sendable>(_ timeout: Duration, _ what: String, _ body: @esca
 /// Our moq-lite server on an ephemeral loopback port, sharing one origin across sessions (a mini relay,
 /// like the echo example's server), for the duration of `body`.
 func withOurServer<T: Sendable>(
-    versions: [MoQVersion], origin: Origin = Origin(), _ body: @Sendable (_ url: String, _ pin: String, _ origin: Origin) async throws -> T
+    versions: [MoQVersion], origin: Origin = Origin(),
+    _ body: @Sendable (_ url: String, _ pin: String, _ origin: Origin) async throws -> T
 ) async throws -> T {
     let identity = try QUICServerIdentity.generateSelfSigned(names: ["localhost", "127.0.0.1"])
     let endpoint = try await QUICEndpoint.bind(
-        host: "127.0.0.1", port: 0, server: QUICServerConfiguration(alpn: MoQServer.alpn(for: versions), identity: identity))
+        host: "127.0.0.1", port: 0,
+        server: QUICServerConfiguration(alpn: MoQServer.alpn(for: versions), identity: identity))
     let server = MoQServer(endpoint: endpoint, versions: versions) {
         MoQSessionConfiguration(publish: origin, consume: origin)
     }
@@ -91,7 +101,8 @@ func withOurServer<T: Sendable>(
             return nil
         }
         do {
-            let result = try await body("moqt://127.0.0.1:\(endpoint.localAddress.port!)/", identity.fingerprintHex, origin)
+            let result = try await body(
+                "moqt://127.0.0.1:\(endpoint.localAddress.port!)/", identity.fingerprintHex, origin)
             await endpoint.close()
             group.cancelAll()
             return result
@@ -105,5 +116,7 @@ func withOurServer<T: Sendable>(
 
 /// Starts `moq_ref.py <command>` against `url` with the pin and extra arguments.
 func referenceClient(_ command: String, url: String, pin: String, _ arguments: [String]) throws -> PeerProcess {
-    try PeerProcess(Repository.python, [Repository.peer("moq_ref.py"), command, "--url", url, "--fingerprint", pin] + arguments, name: "moq_ref \(command)")
+    try PeerProcess(
+        Repository.python, [Repository.peer("moq_ref.py"), command, "--url", url, "--fingerprint", pin] + arguments,
+        name: "moq_ref \(command)")
 }

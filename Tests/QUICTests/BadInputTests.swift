@@ -26,7 +26,8 @@ struct BadInputTests {
             #expect(try await echoRoundTrip(connection, payload) == payload)
             // And a new connection still gets in.
             let fresh = try await client.connect(host: "127.0.0.1", port: port, configuration: pinned())
-            #expect(try await echoRoundTrip(fresh, ByteBuffer(string: "still here")) == ByteBuffer(string: "still here"))
+            #expect(
+                try await echoRoundTrip(fresh, ByteBuffer(string: "still here")) == ByteBuffer(string: "still here"))
             let statistics = await server.statistics()
             #expect(statistics.packetsDropped > 1000)
             #expect(statistics.connectionsAccepted >= 2)
@@ -82,7 +83,8 @@ struct BadInputTests {
             let client = try await makeClient()
             var configuration = pinned()
             configuration.transport.handshakeTimeout = .seconds(2)
-            async let dial: QUICConnection? = try? await client.connect(host: "127.0.0.1", port: capture.port, configuration: configuration)
+            async let dial: QUICConnection? = try? await client.connect(
+                host: "127.0.0.1", port: capture.port, configuration: configuration)
             let initial = try #require(capture.receive(timeout: .seconds(10)))
             _ = await dial
             let replayer = try RawUDPSocket()

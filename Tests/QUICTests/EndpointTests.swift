@@ -15,7 +15,8 @@ struct EndpointTests {
             let echoed = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for index in 0..<100 {
                     group.addTask {
-                        let connection = try await client.connect(host: "127.0.0.1", port: port, configuration: pinned())
+                        let connection = try await client.connect(
+                            host: "127.0.0.1", port: port, configuration: pinned())
                         let payload = patternBytes(32 * 1024 + index, seed: UInt64(index + 1))
                         let reply = try await echoRoundTrip(connection, payload)
                         connection.close(code: 0)
@@ -38,7 +39,8 @@ struct EndpointTests {
         try await withEchoServer(identity: expired) { server in
             let client = try await makeClient()
             await #expect {
-                _ = try await client.connect(host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned(expired))
+                _ = try await client.connect(
+                    host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned(expired))
             } throws: { error in
                 guard let error = error as? QUICConnectionError else { return false }
                 return error.kind == .certificateRejected && error.reason.contains("expired")
@@ -58,7 +60,8 @@ struct EndpointTests {
             let good = try await client.connect(
                 host: "127.0.0.1", port: port,
                 configuration: QUICClientConfiguration(
-                    alpn: ["echo"], serverName: "localhost", verification: .certificateAuthorities(pemFile: certificate)))
+                    alpn: ["echo"], serverName: "localhost", verification: .certificateAuthorities(pemFile: certificate)
+                ))
             #expect(good.negotiatedALPN == "echo")
             good.close()
             await #expect {
@@ -74,7 +77,8 @@ struct EndpointTests {
             await #expect {
                 _ = try await client.connect(
                     host: "127.0.0.1", port: port,
-                    configuration: QUICClientConfiguration(alpn: ["echo"], serverName: "localhost", verification: .systemRoots))
+                    configuration: QUICClientConfiguration(
+                        alpn: ["echo"], serverName: "localhost", verification: .systemRoots))
             } throws: { error in
                 (error as? QUICConnectionError)?.kind == .certificateRejected
             }
@@ -99,14 +103,17 @@ struct EndpointTests {
 
     @Test func handshakeToASilentPeerTimesOut() async throws {
         // A bound UDP socket that never answers.
-        let silent = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let silent = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(
+            host: "127.0.0.1", port: 0
+        ).get()
         defer { silent.close(promise: nil) }
         let client = try await makeClient()
         var configuration = pinned()
         configuration.transport.handshakeTimeout = .milliseconds(500)
         let started = ContinuousClock.now
         await #expect {
-            _ = try await client.connect(host: "127.0.0.1", port: silent.localAddress!.port!, configuration: configuration)
+            _ = try await client.connect(
+                host: "127.0.0.1", port: silent.localAddress!.port!, configuration: configuration)
         } throws: { error in
             (error as? QUICConnectionError)?.kind == .handshakeTimeout
         }
@@ -169,7 +176,8 @@ struct EndpointTests {
         transport.maxIncomingBidirectionalStreams = 2
         try await withEchoServer(transport: transport) { server in
             let client = try await makeClient()
-            let connection = try await client.connect(host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned())
+            let connection = try await client.connect(
+                host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned())
             let first = try await connection.openBidirectionalStream()
             _ = try await connection.openBidirectionalStream()
             let thirdOpened = ManagedCounter()
@@ -208,10 +216,12 @@ struct IdleAndKeepAliveTests {
             let client = try await makeClient()
             var quiet = pinned()
             quiet.transport.idleTimeout = .milliseconds(800)
-            let idle = try await client.connect(host: "127.0.0.1", port: server.localAddress.port!, configuration: quiet)
+            let idle = try await client.connect(
+                host: "127.0.0.1", port: server.localAddress.port!, configuration: quiet)
             var alive = quiet
             alive.transport.keepAliveInterval = .milliseconds(200)
-            let kept = try await client.connect(host: "127.0.0.1", port: server.localAddress.port!, configuration: alive)
+            let kept = try await client.connect(
+                host: "127.0.0.1", port: server.localAddress.port!, configuration: alive)
             let reason = try await withTimeout(.seconds(10), "idle close") { await idle.closed() }
             #expect(reason.kind == .idleTimeout)
             // Well past the idle timeout, the kept-alive connection still echoes.
@@ -233,7 +243,8 @@ struct IdleAndKeepAliveTests {
         #expect(loaded.fingerprintHex.count == 64)
         try await withEchoServer(identity: loaded) { server in
             let client = try await makeClient()
-            let connection = try await client.connect(host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned(loaded))
+            let connection = try await client.connect(
+                host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned(loaded))
             #expect(connection.negotiatedALPN == "echo")
             connection.close()
             await client.close()

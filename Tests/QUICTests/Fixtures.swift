@@ -39,7 +39,8 @@ func makeClient() async throws -> QUICEndpoint {
 }
 
 func pinned(_ identity: QUICServerIdentity = testIdentity, alpn: [String] = ["echo"]) -> QUICClientConfiguration {
-    QUICClientConfiguration(alpn: alpn, serverName: "localhost", verification: .pinnedSHA256([identity.fingerprintSHA256]))
+    QUICClientConfiguration(
+        alpn: alpn, serverName: "localhost", verification: .pinnedSHA256([identity.fingerprintSHA256]))
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so a failure reproduces.
@@ -59,7 +60,9 @@ func patternBytes(_ count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> ByteBuf
 }
 
 /// Sends `payload` on a new bidirectional stream with FIN and returns everything read back.
-func echoRoundTrip(_ connection: QUICConnection, _ payload: ByteBuffer, chunk: Int = 64 * 1024) async throws -> ByteBuffer {
+func echoRoundTrip(_ connection: QUICConnection, _ payload: ByteBuffer, chunk: Int = 64 * 1024) async throws
+    -> ByteBuffer
+{
     let stream = try await connection.openBidirectionalStream()
     async let reply = stream.readAll(limit: payload.readableBytes + 1)
     var rest = payload
@@ -71,7 +74,9 @@ func echoRoundTrip(_ connection: QUICConnection, _ payload: ByteBuffer, chunk: I
 }
 
 /// Fails after `timeout` instead of hanging a test run.
-func withTimeout<T: Sendable>(_ timeout: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+func withTimeout<T: Sendable>(_ timeout: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T)
+    async throws -> T
+{
     try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await body() }
         group.addTask {

@@ -38,13 +38,17 @@ struct LossTests {
             }()
             let stream = try await connection.openBidirectionalStream()
             var rest = payload
-            while rest.readableBytes > 0 { try await stream.write(rest.readSlice(length: min(256 * 1024, rest.readableBytes))!) }
+            while rest.readableBytes > 0 {
+                try await stream.write(rest.readSlice(length: min(256 * 1024, rest.readableBytes))!)
+            }
             try await stream.finish()
             let bytes = try await received
             let elapsed = ContinuousClock.now - started
             #expect(bytes.readableBytes == payload.readableBytes)
             #expect(bytes == payload)
-            print("loss test (\(congestionControl)): 20 MiB byte-exact through 5% loss, 40 ms delay and reordering in \(elapsed)")
+            print(
+                "loss test (\(congestionControl)): 20 MiB byte-exact through 5% loss, 40 ms delay and reordering in \(elapsed)"
+            )
             connection.close()
             await client.close()
             forwarder.terminate()

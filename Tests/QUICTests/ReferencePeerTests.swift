@@ -54,7 +54,9 @@ struct ReferencePeerTests {
                 host: "127.0.0.1", port: port,
                 configuration: QUICClientConfiguration(
                     alpn: ["h3"], serverName: "localhost", verification: .certificateAuthorities(pemFile: certificate),
-                    transport: { var t = QUICTransportConfiguration(); t.handshakeTimeout = .milliseconds(300); return t }()))
+                    transport: {
+                        var t = QUICTransportConfiguration(); t.handshakeTimeout = .milliseconds(300); return t
+                    }()))
             if connection == nil { try await Task.sleep(for: .milliseconds(100)) }
         }
         let established = try #require(connection)
@@ -73,7 +75,10 @@ struct ReferencePeerTests {
         try await withEchoServer(alpn: ["h3"]) { server in
             let client = try PeerProcess(
                 "/usr/bin/gtlsclient",
-                ["--exit-on-first-stream-close", "--timeout=5s", "127.0.0.1", "\(server.localAddress.port!)", "https://localhost/"],
+                [
+                    "--exit-on-first-stream-close", "--timeout=5s", "127.0.0.1", "\(server.localAddress.port!)",
+                    "https://localhost/",
+                ],
                 name: "gtlsclient")
             _ = try await client.waitForStderr(containing: "QUIC handshake has completed", timeout: .seconds(20))
             #expect(try await client.waitForStderr(containing: "Negotiated ALPN") == "Negotiated ALPN is h3")

@@ -46,11 +46,13 @@ struct QUICEcho: AsyncParsableCommand {
         let endpoint = try await QUICEndpoint.bind(
             host: host, port: port, server: QUICServerConfiguration(alpn: alpn, identity: identity), logger: logger)
         // Unbuffered, so a script waiting for these lines sees them at once.
-        FileHandle.standardOutput.write(Data("""
-            quic-echo listening on udp://\(endpoint.localAddress) alpn=\(alpn.joined(separator: ","))
-            certificate sha256 \(identity.fingerprintHex)
+        FileHandle.standardOutput.write(
+            Data(
+                """
+                quic-echo listening on udp://\(endpoint.localAddress) alpn=\(alpn.joined(separator: ","))
+                certificate sha256 \(identity.fingerprintHex)
 
-            """.utf8))
+                """.utf8))
         await QUICEchoService(endpoint: endpoint, logger: logger).run()
     }
 }

@@ -38,7 +38,9 @@ public enum MoQClient {
     /// Dials `url` and returns the session (not yet running: call `run()`).
     public static func connect(url text: String, configuration: Configuration = .init()) async throws -> MoQSession {
         let url = try MoQURL(text)
-        guard url.scheme != .https else { throw MoQURLError("https:// (WebTransport) is not supported yet: use moqt://") }
+        guard url.scheme != .https else {
+            throw MoQURLError("https:// (WebTransport) is not supported yet: use moqt://")
+        }
         let endpoint: QUICEndpoint
         if let given = configuration.endpoint {
             endpoint = given
@@ -48,7 +50,8 @@ public enum MoQClient {
         let connection = try await endpoint.connect(
             host: url.host, port: url.port,
             configuration: QUICClientConfiguration(
-                alpn: configuration.versions.map(\.alpn), serverName: url.host, verification: configuration.verification,
+                alpn: configuration.versions.map(\.alpn), serverName: url.host,
+                verification: configuration.verification,
                 transport: configuration.transport))
         guard let alpn = connection.negotiatedALPN, let version = MoQVersion(alpn: alpn) else {
             connection.close(code: SessionErrorCode.versionNegotiationFailed.rawValue, reason: "no moq-lite version")

@@ -12,7 +12,9 @@ public struct MoQServer: Sendable {
     let logger: Logger
 
     /// ALPN list for a `QUICServerConfiguration` serving these versions.
-    public static func alpn(for versions: [MoQVersion] = MoQVersion.serverPreference) -> [String] { versions.map(\.alpn) }
+    public static func alpn(for versions: [MoQVersion] = MoQVersion.serverPreference) -> [String] {
+        versions.map(\.alpn)
+    }
 
     /// - Parameter configuration: the session configuration for each accepted connection (a relay
     ///   returns the same origins every time; an app may scope them per session).
@@ -31,12 +33,15 @@ public struct MoQServer: Sendable {
     public func run(_ handler: @escaping @Sendable (MoQSession) async -> Void = { _ in }) async {
         await withDiscardingTaskGroup { group in
             for await connection in endpoint.incomingConnections {
-                guard let alpn = connection.negotiatedALPN, let version = MoQVersion(alpn: alpn), versions.contains(version)
+                guard let alpn = connection.negotiatedALPN, let version = MoQVersion(alpn: alpn),
+                    versions.contains(version)
                 else {
-                    connection.close(code: SessionErrorCode.versionNegotiationFailed.rawValue, reason: "no moq-lite version")
+                    connection.close(
+                        code: SessionErrorCode.versionNegotiationFailed.rawValue, reason: "no moq-lite version")
                     continue
                 }
-                let session = MoQSession(version: version, transport: QUICTransport(connection), configuration: makeConfiguration())
+                let session = MoQSession(
+                    version: version, transport: QUICTransport(connection), configuration: makeConfiguration())
                 logger.info("session", metadata: ["peer": "\(connection.remoteAddress)", "version": "\(alpn)"])
                 group.addTask {
                     await withDiscardingTaskGroup { pair in

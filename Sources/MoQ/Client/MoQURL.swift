@@ -17,7 +17,8 @@ public struct MoQURL: Sendable, Equatable {
     public static let defaultPort = 443
 
     public init(_ text: String) throws {
-        guard let schemeEnd = text.range(of: "://"), let scheme = Scheme(rawValue: String(text[..<schemeEnd.lowerBound]).lowercased())
+        guard let schemeEnd = text.range(of: "://"),
+            let scheme = Scheme(rawValue: String(text[..<schemeEnd.lowerBound]).lowercased())
         else { throw MoQURLError("unsupported URL \(text): use moqt://host:port/path (raw QUIC)") }
         self.scheme = scheme
         var rest = Substring(text[schemeEnd.upperBound...])

@@ -32,5 +32,7 @@ public struct MoQStreamError: Error, Sendable, Hashable, CustomStringConvertible
     public static let evicted = MoQStreamError(code: 0x35, reason: "evicted")
     public static let unroutable = MoQStreamError(code: 0x36, reason: "unroutable")
 
-    public var description: String { "moq stream error 0x\(String(code, radix: 16))\(reason.isEmpty ? "" : " (\(reason))")" }
+    public var description: String {
+        "moq stream error 0x\(String(code, radix: 16))\(reason.isEmpty ? "" : " (\(reason))")"
+    }
 }

@@ -1,5 +1,5 @@
-public import NIOCore
 import NIOConcurrencyHelpers
+public import NIOCore
 
 /// The shared state of one group: its frames so far, and whether it is complete.
 ///

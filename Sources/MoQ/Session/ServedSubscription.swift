@@ -25,8 +25,10 @@ extension MoQSession {
         if version < .lite05 {
             // lite-03/04 subscribers require SUBSCRIBE_OK before anything else.
             var buffer = ByteBuffer()
-            SubscribeResponse.ok(priority: subscribe.priority, ordered: false, maxLatencyMs: 0, startGroup: nil, endGroup: nil)
-                .encode(into: &buffer, version: version)
+            SubscribeResponse.ok(
+                priority: subscribe.priority, ordered: false, maxLatencyMs: 0, startGroup: nil, endGroup: nil
+            )
+            .encode(into: &buffer, version: version)
             try await stream.write(buffer)
         }
         let start: TrackStart = subscribe.startGroup.map { .group($0) } ?? .latest
@@ -35,7 +37,8 @@ extension MoQSession {
         let startFrame = subscribe.startFrame
         let unsubscribed: Bool = try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
-                try await self.deliver(track.consume(from: start), id: subscribeID, startFrame: startFrame, on: stream, served: served)
+                try await self.deliver(
+                    track.consume(from: start), id: subscribeID, startFrame: startFrame, on: stream, served: served)
                 return false
             }
             group.addTask {

@@ -79,11 +79,13 @@ extension MoQSession {
         let excluded = version >= .lite06 ? peerSetup.origin : request.excludeHop
         let (current, changes) = configuration.publish.watch(prefix: prefix)
         let stream = reader.stream
-        var writer = AnnouncementWriter(version: version, prefix: prefix, hopID: configuration.hopID, excluded: excluded)
+        var writer = AnnouncementWriter(
+            version: version, prefix: prefix, hopID: configuration.hopID, excluded: excluded)
         let initial = current.compactMap { writer.encode($0) }
         var buffer = ByteBuffer()
         if version >= .lite05 {
-            AnnounceOK(hopID: configuration.hopID, activeCount: UInt64(initial.count)).encode(into: &buffer, version: version)
+            AnnounceOK(hopID: configuration.hopID, activeCount: UInt64(initial.count)).encode(
+                into: &buffer, version: version)
         }
         for message in initial { message.encode(into: &buffer, version: version) }
         if buffer.readableBytes > 0 { try await stream.write(buffer) }
@@ -127,7 +129,8 @@ extension MoQSession {
         let info = track.info
         var buffer = ByteBuffer()
         MoQWire.TrackInfo(
-            priority: info.priority, ordered: false, maxLatencyMs: info.maxLatency.milliseconds, timescale: info.timescale
+            priority: info.priority, ordered: false, maxLatencyMs: info.maxLatency.milliseconds,
+            timescale: info.timescale
         ).encode(into: &buffer, version: version)
         try await reader.stream.write(buffer)
         try await reader.stream.finish()
@@ -242,7 +245,8 @@ struct FrameEncoder {
         var buffer = ByteBuffer()
         let delta = Int64(bitPattern: frame.timestamp &- previous)
         previous = frame.timestamp
-        FrameHeader(timestampDelta: delta, size: UInt64(frame.payload.readableBytes)).encode(into: &buffer, version: version)
+        FrameHeader(timestampDelta: delta, size: UInt64(frame.payload.readableBytes)).encode(
+            into: &buffer, version: version)
         buffer.writeImmutableBuffer(frame.payload)
         return buffer
     }
@@ -252,7 +256,8 @@ struct FrameEncoder {
         var buffer = ByteBuffer()
         let delta = Int64(bitPattern: frame.timestamp &- previous)
         previous = frame.timestamp
-        FrameHeader(timestampDelta: delta, size: UInt64(frame.payload.readableBytes)).encode(into: &buffer, version: version)
+        FrameHeader(timestampDelta: delta, size: UInt64(frame.payload.readableBytes)).encode(
+            into: &buffer, version: version)
         return buffer
     }
 }

@@ -91,12 +91,17 @@ extension MoQSession {
 
     /// Fetches one past group, whole (lite-05+).
     public func fetch(broadcast: String, track: String, group: UInt64, priority: UInt8 = 0) async throws -> [Frame] {
-        guard version >= .lite05 else { throw MoQStreamError(code: StreamErrorCode.notFound.rawValue, reason: "FETCH needs lite-05 or newer") }
+        guard version >= .lite05 else {
+            throw MoQStreamError(code: StreamErrorCode.notFound.rawValue, reason: "FETCH needs lite-05 or newer")
+        }
         let stream = try await transport.openBidirectionalStream()
         var buffer = ByteBuffer()
         buffer.writeQUICVarint(BidiStreamType.fetch.rawValue)
-        Fetch(broadcast: MoQPath.normalize(broadcast), track: track, priority: priority, group: group, startFrame: 0, endFrame: nil)
-            .encode(into: &buffer, version: version)
+        Fetch(
+            broadcast: MoQPath.normalize(broadcast), track: track, priority: priority, group: group, startFrame: 0,
+            endFrame: nil
+        )
+        .encode(into: &buffer, version: version)
         try await stream.write(buffer)
         // Our side stays open until the answer is complete: the reference (lite-06) takes an early FIN
         // on a FETCH stream as a cancel.
@@ -128,7 +133,8 @@ extension MoQSession {
             var buffer = ByteBuffer()
             buffer.writeQUICVarint(BidiStreamType.subscribe.rawValue)
             Subscribe(
-                id: subscription.id, broadcast: subscription.broadcast, track: subscription.name, priority: options.priority,
+                id: subscription.id, broadcast: subscription.broadcast, track: subscription.name,
+                priority: options.priority,
                 ordered: false, maxLatencyMs: options.maxLatency.milliseconds, startGroup: options.startGroup,
                 endGroup: options.endGroup, startFrame: 0, endFrame: nil
             ).encode(into: &buffer, version: version)
@@ -147,7 +153,8 @@ extension MoQSession {
                         case .update(let options):
                             var buffer = ByteBuffer()
                             SubscribeUpdate(
-                                priority: options.priority, ordered: false, maxLatencyMs: options.maxLatency.milliseconds,
+                                priority: options.priority, ordered: false,
+                                maxLatencyMs: options.maxLatency.milliseconds,
                                 startGroup: options.startGroup, endGroup: options.endGroup, startFrame: 0, endFrame: nil
                             ).encode(into: &buffer, version: self.version)
                             try await stream.write(buffer)
@@ -189,13 +196,16 @@ extension MoQSession {
             let stream = try await transport.openBidirectionalStream()
             var buffer = ByteBuffer()
             buffer.writeQUICVarint(BidiStreamType.track.rawValue)
-            TrackRequest(broadcast: subscription.broadcast, track: subscription.name).encode(into: &buffer, version: version)
+            TrackRequest(broadcast: subscription.broadcast, track: subscription.name).encode(
+                into: &buffer, version: version)
             try await stream.write(buffer)
             var reader = StreamReader(stream, version: version, limits: configuration.limits)
             let info = try await reader.require(MoQWire.TrackInfo.self)
             try? await stream.finish()
             subscription.producer.setInfo(
-                TrackInfo(priority: info.priority, maxLatency: .milliseconds(Int64(clamping: info.maxLatencyMs)), timescale: info.timescale))
+                TrackInfo(
+                    priority: info.priority, maxLatency: .milliseconds(Int64(clamping: info.maxLatencyMs)),
+                    timescale: info.timescale))
         } catch {
             logger.debug("no TRACK_INFO", metadata: ["track": "\(subscription.name)", "error": "\(error)"])
         }
@@ -265,7 +275,9 @@ extension MoQSession {
                     guard let path = ids[id] else { throw WireError.malformed("ANNOUNCE_UPDATE for unknown id \(id)") }
                     activate(path, hops: hops + [peerHop], in: &learned)
                 case .end(let id):
-                    guard let path = ids.removeValue(forKey: id) else { throw WireError.malformed("ANNOUNCE_END for unknown id \(id)") }
+                    guard let path = ids.removeValue(forKey: id) else {
+                        throw WireError.malformed("ANNOUNCE_END for unknown id \(id)")
+                    }
                     learned.removeValue(forKey: path)?.finish()
                 case .legacy(let status, let suffix, let hops):
                     let path = MoQPath.join(prefix, suffix)

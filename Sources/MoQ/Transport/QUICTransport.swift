@@ -1,6 +1,6 @@
+import MoQWire
 public import NIOCore
 public import QUIC
-import MoQWire
 
 /// moq-lite over raw QUIC: the connection's streams as they are, stream codes mapped into the HTTP/3
 /// range as the reference does (and accepted either way).
@@ -29,8 +29,14 @@ public struct QUICTransport: MoQTransportConnection {
 
     public func pathEstimate() async -> (bitrate: UInt64, rttMs: UInt64) {
         let statistics = await connection.pathStatistics()
-        return (statistics.estimatedBitrate, UInt64(max(0, statistics.smoothedRTT.components.seconds * 1000
-            + statistics.smoothedRTT.components.attoseconds / 1_000_000_000_000_000)))
+        return (
+            statistics.estimatedBitrate,
+            UInt64(
+                max(
+                    0,
+                    statistics.smoothedRTT.components.seconds * 1000
+                        + statistics.smoothedRTT.components.attoseconds / 1_000_000_000_000_000))
+        )
     }
 
     public func closed() async -> (code: UInt64, reason: String) {
