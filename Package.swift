@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "QUIC", targets: ["QUIC"]),
         .library(name: "MoQWire", targets: ["MoQWire"]),
         .library(name: "MoQ", targets: ["MoQ"]),
+        .library(name: "MoQRelay", targets: ["MoQRelay"]),
+        .executable(name: "moq-relay", targets: ["moq-relay"]),
         .executable(name: "quic-echo", targets: ["quic-echo"]),
         .executable(name: "quic-perf", targets: ["quic-perf"]),
         .executable(name: "moq-interop", targets: ["moq-interop"]),
@@ -27,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
     ],
     targets: [
         // libngtcp2 1.x + ngtcp2_crypto_gnutls + GnuTLS, and the few C helpers Swift cannot express.
@@ -120,6 +124,35 @@ let package = Package(
         .testTarget(
             name: "MoQTests",
             dependencies: ["MoQ", "MoQWire", "QUIC"],
+            swiftSettings: strictSwift
+        ),
+        // The relay node: one origin shared by every session, lifecycle as a Service.
+        .target(
+            name: "MoQRelay",
+            dependencies: [
+                "MoQ", "MoQWire", "QUIC",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        // The relay's HTTP API (health, certificate pin, announced, fetch, metrics) on Hummingbird.
+        .target(
+            name: "RelayHTTP",
+            dependencies: [
+                "MoQRelay", "MoQ",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        // The relay executable: CLI, environment, ServiceGroup.
+        .executableTarget(
+            name: "moq-relay",
+            dependencies: [
+                "MoQRelay", "RelayHTTP", "QUIC", "MoQWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSwift
         ),
         // Counts heap allocations for benchmarks (interposes malloc; never linked into the library).

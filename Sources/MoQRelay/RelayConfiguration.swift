@@ -1,0 +1,35 @@
+public import Logging
+public import MoQWire
+public import QUIC
+
+/// What a relay node needs to run: where it listens, who it is, which versions it speaks.
+public struct RelayConfiguration: Sendable {
+    /// UDP address for moq-lite over QUIC.
+    public var host: String
+    public var port: Int
+    public var identity: QUICServerIdentity
+    /// Versions accepted, in the server's preference order.
+    public var versions: [MoQVersion]
+    /// The relay's hop id in announcement chains (stable across restarts when configured).
+    public var hopID: UInt64
+    /// How long sessions get to leave after GOAWAY before the endpoint closes.
+    public var drainTime: Duration
+    public var transport: QUICTransportConfiguration
+    public var logger: Logger
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 4443, identity: QUICServerIdentity,
+        versions: [MoQVersion] = MoQVersion.serverPreference, hopID: UInt64 = UInt64.random(in: 1..<(1 << 52)),
+        drainTime: Duration = .seconds(2), transport: QUICTransportConfiguration = .init(),
+        logger: Logger = Logger(label: "moq-relay")
+    ) {
+        self.host = host
+        self.port = port
+        self.identity = identity
+        self.versions = versions
+        self.hopID = hopID
+        self.drainTime = drainTime
+        self.transport = transport
+        self.logger = logger
+    }
+}

@@ -1,0 +1,62 @@
+public import Hummingbird
+import MoQ
+public import MoQRelay
+import NIOCore
+
+/// The relay's HTTP/1.1 API (TCP): health, the certificate pin for dev clients, announced broadcasts,
+/// a group's bytes, and Prometheus metrics. Same paths as moq-relay.
+public enum RelayHTTPServer {
+    /// The Hummingbird application serving `relay` on `host:port`; run it as a service next to the relay.
+    public static func application(
+        relay: Relay, host: String = "127.0.0.1", port: Int = 8080
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.get("health") { _, _ in "ok\n" }
+        router.get("certificate.sha256") { _, _ in relay.configuration.identity.fingerprintHex + "\n" }
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: relay.metrics.render(broadcasts: relay.origin.announced().count))))
+        }
+        router.get("announced") { _, _ in listing(relay, prefix: "") }
+        router.get("announced/**") { _, context in
+            listing(relay, prefix: context.parameters.getCatchAll().joined(separator: "/"))
+        }
+        router.get("fetch/**") { request, context in
+            try await fetch(relay, path: context.parameters.getCatchAll(), group: request.uri.queryParameters.get("group", as: UInt64.self))
+        }
+        return Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "moq-relay"),
+            logger: relay.configuration.logger)
+    }
+
+    /// One announced path per line.
+    static func listing(_ relay: Relay, prefix: String) -> String {
+        relay.origin.announced(prefix: prefix).map { $0 + "\n" }.joined()
+    }
+
+    /// The frames of the latest (or given) group of `<broadcast...>/<track>`, concatenated.
+    static func fetch(_ relay: Relay, path: [Substring], group: UInt64?) async throws -> Response {
+        guard path.count >= 2 else { throw HTTPError(.badRequest, message: "use /fetch/<broadcast>/<track>[?group=N]") }
+        let broadcastPath = path.dropLast().joined(separator: "/")
+        guard let broadcast = relay.origin.consume(broadcastPath) else {
+            throw HTTPError(.notFound, message: "broadcast \(broadcastPath) is not announced")
+        }
+        guard let track = broadcast.track(String(path.last!)) else {
+            throw HTTPError(.notFound, message: "track \(path.last!) not found in \(broadcastPath)")
+        }
+        // A track pulled on demand may need a moment for its first group.
+        var sequence = group ?? track.latestSequence
+        for _ in 0..<50 where sequence == nil {
+            try await Task.sleep(for: .milliseconds(20))
+            sequence = track.latestSequence
+        }
+        guard let sequence, let consumer = track.group(sequence) else {
+            throw HTTPError(.notFound, message: "group not in the relay's cache")
+        }
+        var body = ByteBuffer()
+        for try await frame in consumer { body.writeImmutableBuffer(frame.payload) }
+        return Response(
+            status: .ok, headers: [.contentType: "application/octet-stream"], body: ResponseBody(byteBuffer: body))
+    }
+}
