@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+/// The examples, run as the programs a user runs: a server subprocess, a client subprocess, their output.
+@Suite(.timeLimit(.minutes(2)))
+struct ExamplesTests {
+    /// The echo client gets every group it published back through the server, byte for byte.
+    @Test func echoRoundTripIsByteExact() async throws {
+        let server = try await ServerProcess.example("echo")
+        defer { server.process.terminate() }
+        let client = try PeerProcess(
+            try Repository.product("echo"),
+            [
+                "client", "--url", server.url, "--fingerprint", server.fingerprint, "--broadcast", "test/echo",
+                "--groups", "8",
+                "--frames-per-group", "4", "--frame-size", "3000",
+            ],
+            name: "echo client")
+        defer { client.terminate() }
+        #expect(try await client.waitForExit(timeout: .seconds(40)) == 0, "\(client.transcript)")
+        let summary = try await client.waitForLine(prefix: "echo OK: ", timeout: .seconds(1))
+        #expect(summary.hasPrefix("echo OK: 8 groups, 32 frames, 96000 bytes came back byte-exact"))
+        // The server learned the broadcast from the client's announcement and republished it.
+        _ = try await server.process.waitForLine(prefix: "echoing test/echo as echo/test/echo", timeout: .seconds(5))
+    }
+
+    /// The same echo on sessions built by hand from QUIC connections, dialled by name (`localhost`) with
+    /// the URL path the example uses by default.
+    @Test func nativeQUICRoundTrip() async throws {
+        let server = try await ServerProcess.example("native-quic")
+        defer { server.process.terminate() }
+        let client = try PeerProcess(
+            try Repository.product("native-quic"),
+            [
+                "client", "--url", "moqt://localhost:\(server.port)/nativequic", "--fingerprint", server.fingerprint,
+                "--groups", "6",
+            ],
+            name: "native-quic client")
+        defer { client.terminate() }
+        #expect(try await client.waitForExit(timeout: .seconds(40)) == 0, "\(client.transcript)")
+        _ = try await client.waitForLine(prefix: "echo OK: 6 groups, 18 frames, 18000 bytes", timeout: .seconds(1))
+        _ = try await server.process.waitForLine(prefix: "session from ", timeout: .seconds(5))
+    }
+
+    /// The broadcast client prints the requested number of clock ticks, one group each, in order.
+    @Test func broadcastClientReceivesTicksInOrder() async throws {
+        let server = try await ServerProcess.example("broadcast")
+        defer { server.process.terminate() }
+        let client = try PeerProcess(
+            try Repository.product("broadcast"),
+            ["client", "--url", server.url, "--fingerprint", server.fingerprint, "--count", "8"],
+            name: "broadcast client")
+        defer { client.terminate() }
+        #expect(try await client.waitForExit(timeout: .seconds(40)) == 0, "\(client.transcript)")
+        let ticks = client.lines.filter { $0.hasPrefix("tick ") }.map { $0.split(separator: " ") }
+        #expect(ticks.count == 8, "\(client.transcript)")
+        let groups = ticks.compactMap { UInt64($0[1]) }
+        #expect(
+            groups.count == 8 && zip(groups, groups.dropFirst()).allSatisfy { $0 < $1 }, "groups increase: \(groups)")
+        let format = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        let times = ticks.compactMap { try? format.parse(String($0[2])) }
+        #expect(
+            times.count == 8 && zip(times, times.dropFirst()).allSatisfy { $0 < $1 },
+            "times increase: \(ticks.map { $0[2] })")
+    }
+}
