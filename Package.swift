@@ -175,6 +175,11 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(
+            name: "MoQRelayTests",
+            dependencies: ["MoQRelay"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
             name: "QUICTests",
             dependencies: ["QUIC"],
             swiftSettings: strictSwift

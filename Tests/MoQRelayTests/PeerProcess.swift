@@ -1,0 +1,136 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// A peer program started by a test: its stdout is collected line by line, its stdin stays open (the
+/// Python peers exit when it closes), and it is killed when the test ends.
+final class PeerProcess: Sendable {
+    private let process: Process
+    private let stdinPipe = Pipe()
+    private let state = NIOLockedValueBox<(lines: [String], partial: String, stderr: String, closed: Bool)>(
+        ([], "", "", false))
+    let name: String
+
+    init(_ executable: String, _ arguments: [String], name: String? = nil) throws {
+        self.name = name ?? URL(fileURLWithPath: arguments.first ?? executable).lastPathComponent
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let stdoutPipe = Pipe()
+        let stderrPipe = Pipe()
+        process.standardOutput = stdoutPipe
+        process.standardError = stderrPipe
+        process.standardInput = stdinPipe
+        self.process = process
+        let state = self.state
+        stdoutPipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            state.withLockedValue { state in
+                if data.isEmpty {
+                    if !state.partial.isEmpty { state.lines.append(state.partial) }
+                    state.partial = ""
+                    state.closed = true
+                    handle.readabilityHandler = nil
+                    return
+                }
+                state.partial += String(decoding: data, as: UTF8.self)
+                while let newline = state.partial.firstIndex(of: "\n") {
+                    state.lines.append(String(state.partial[..<newline]))
+                    state.partial = String(state.partial[state.partial.index(after: newline)...])
+                }
+            }
+        }
+        stderrPipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                return
+            }
+            state.withLockedValue { state in
+                state.stderr += String(decoding: data, as: UTF8.self)
+                if state.stderr.count > 1_000_000 { state.stderr = String(state.stderr.suffix(500_000)) }
+            }
+        }
+        try process.run()
+    }
+
+    /// Complete stdout lines so far.
+    var lines: [String] { state.withLockedValue { $0.lines } }
+    var stderr: String { state.withLockedValue { $0.stderr } }
+    var isRunning: Bool { process.isRunning }
+    var pid: Int32 { process.processIdentifier }
+
+    /// Waits for the first stdout line starting with `prefix` (bounded by `timeout`).
+    func waitForLine(prefix: String, timeout: Duration = .seconds(30)) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let line = lines.first(where: { $0.hasPrefix(prefix) }) { return line }
+            if !process.isRunning, state.withLockedValue({ $0.closed }) { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw PeerError(
+            "\(name): no line starting with '\(prefix)' within \(timeout); stdout: \(lines.suffix(10)); stderr: \(stderr.suffix(2000))"
+        )
+    }
+
+    /// Waits for a stderr line containing `text` (programs that log there, like ngtcp2's examples).
+    func waitForStderr(containing text: String, timeout: Duration = .seconds(30)) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let line = stderr.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
+            if !process.isRunning { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw PeerError("\(name): stderr has no '\(text)' within \(timeout); stderr: \(stderr.suffix(2000))")
+    }
+
+    /// Waits for the process to exit and returns its status (bounded by `timeout`, then killed).
+    func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            if ContinuousClock.now >= deadline {
+                terminate()
+                throw PeerError("\(name) did not exit within \(timeout); stderr: \(stderr.suffix(2000))")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        // Let the pipe handlers drain the last output.
+        for _ in 0..<50 where !state.withLockedValue({ $0.closed }) { try await Task.sleep(for: .milliseconds(10)) }
+        return process.terminationStatus
+    }
+
+    func terminate() {
+        if process.isRunning {
+            process.terminate()
+            let deadline = Date().addingTimeInterval(2)
+            while process.isRunning, Date() < deadline { usleep(10_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        try? stdinPipe.fileHandleForWriting.close()
+    }
+
+    deinit { terminate() }
+}
+
+struct PeerError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Where the repository, its venv and its peer scripts are.
+enum Repository {
+    static let root: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static var python: String {
+        let path = root.appendingPathComponent(".venv/bin/python").path
+        precondition(FileManager.default.isExecutableFile(atPath: path), "run scripts/setup first: \(path) is missing")
+        return path
+    }
+    static func peer(_ script: String) -> String { root.appendingPathComponent("Tests/Peers/\(script)").path }
+
+    /// A fresh temporary directory for one test.
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("swift-moq-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}

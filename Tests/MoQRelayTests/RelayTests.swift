@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+
+/// The `moq-relay` executable with reference (moq-rs) publishers and subscribers over raw QUIC.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct RelayTests {
+    /// A running `moq-relay` on ephemeral loopback ports.
+    struct RunningRelay {
+        let process: PeerProcess
+        let url: String
+        let pin: String
+        let http: String
+
+        static func start() async throws -> RunningRelay {
+            let httpPort = try freeTCPPort()
+            let binary = Repository.root.appendingPathComponent(".build/debug/moq-relay").path
+            let process = try PeerProcess(
+                binary, ["--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:\(httpPort)", "--log-level", "warning"],
+                name: "moq-relay")
+            let listening = try await process.waitForLine(prefix: "moq-relay listening on ")
+            let url = String(listening.split(separator: " ")[3])
+            let pin = String(try await process.waitForLine(prefix: "certificate sha256 ").split(separator: " ")[2])
+            return RunningRelay(process: process, url: url, pin: pin, http: "http://127.0.0.1:\(httpPort)")
+        }
+
+        func reference(_ command: String, _ arguments: [String]) throws -> PeerProcess {
+            try PeerProcess(
+                Repository.python, [Repository.peer("moq_ref.py"), command, "--url", url, "--fingerprint", pin] + arguments,
+                name: "moq_ref \(command)")
+        }
+    }
+
+    @Test func fiftySubscribersReceiveEveryFrameByteExactAndHTTPWorks() async throws {
+        let relay = try await RunningRelay.start()
+        defer { relay.process.terminate() }
+        let publisher = try relay.reference(
+            "publish",
+            ["--broadcast", "live/cam", "--track", "video", "--groups", "400", "--frames-per-group", "5", "--interval-ms", "20",
+             "--frame-size", "1200", "--timeout", "120"])
+        defer { publisher.terminate() }
+        _ = try await publisher.waitForEvent { $0["event"] as? String == "announced" }
+
+        var subscribers: [PeerProcess] = []
+        defer { subscribers.forEach { $0.terminate() } }
+        for _ in 0..<50 {
+            subscribers.append(try relay.reference(
+                "subscribe", ["--broadcast", "live/cam", "--track", "video", "--count", "40", "--timeout", "100"]))
+        }
+        for subscriber in subscribers {
+            #expect(try await subscriber.waitForExit(timeout: .seconds(110)) == 0, "\(subscriber.lines.suffix(3)) \(subscriber.stderr.suffix(800))")
+            let frames = subscriber.events.filter { $0["event"] as? String == "frame" }
+            #expect(frames.count == 40)
+            #expect(frames.allSatisfy { $0["ok"] as? Bool == true }, "byte-exact")
+        }
+
+        // The HTTP API sees the same relay.
+        #expect(try await httpGet(relay.http + "/health") == "ok\n")
+        #expect(try await httpGet(relay.http + "/certificate.sha256") == relay.pin + "\n")
+        #expect(try await httpGet(relay.http + "/announced/live") == "live/cam\n")
+        let metrics = try await httpGet(relay.http + "/metrics")
+        #expect(metrics.contains("moq_relay_broadcasts 1"))
+        #expect(metrics.contains("moq_relay_sessions_total"))
+    }
+
+    @Test func lateJoinerStartsAtTheLiveEdge() async throws {
+        let relay = try await RunningRelay.start()
+        defer { relay.process.terminate() }
+        let publisher = try relay.reference(
+            "publish",
+            ["--broadcast", "clock", "--track", "t", "--groups", "300", "--frames-per-group", "2", "--interval-ms", "25",
+             "--timeout", "60"])
+        defer { publisher.terminate() }
+        _ = try await publisher.waitForEvent { $0["event"] as? String == "announced" }
+        try await Task.sleep(for: .seconds(2))
+        let published = publisher.events.filter { $0["event"] as? String == "frame" }.compactMap { $0["group"] as? Int }.max() ?? 0
+        let late = try relay.reference("subscribe", ["--broadcast", "clock", "--track", "t", "--count", "4", "--timeout", "30"])
+        defer { late.terminate() }
+        #expect(try await late.waitForExit(timeout: .seconds(35)) == 0)
+        let first = late.events.first { $0["event"] as? String == "frame" }?["group"] as? Int ?? -1
+        #expect(first >= published - 1, "the late joiner starts at the live edge (group \(first), publisher at \(published))")
+    }
+
+    @Test func sigtermDrainsAndExitsZero() async throws {
+        let relay = try await RunningRelay.start()
+        let publisher = try relay.reference(
+            "publish", ["--broadcast", "b", "--track", "t", "--groups", "1000", "--interval-ms", "50", "--timeout", "60"])
+        defer { publisher.terminate() }
+        _ = try await publisher.waitForEvent { $0["event"] as? String == "announced" }
+        kill(relay.process.processIdentifier, SIGTERM)
+        #expect(try await relay.process.waitForExit(timeout: .seconds(15)) == 0)
+    }
+}
+
+/// GET `url` and return the body as text (URLSession is not needed for loopback plain HTTP).
+func httpGet(_ url: String) async throws -> String {
+    let process = try PeerProcess("/usr/bin/curl", ["-s", "--max-time", "10", url], name: "curl")
+    _ = try await process.waitForExit(timeout: .seconds(15))
+    return process.lines.map { $0 + "\n" }.joined()
+}
+
+/// A TCP port that was free a moment ago.
+func freeTCPPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw PeerError("no free TCP port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+extension PeerProcess {
+    var processIdentifier: Int32 { pid }
+
+    var events: [[String: Any]] {
+        lines.compactMap { line in
+            guard line.hasPrefix("{") else { return nil }
+            return (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+        }
+    }
+
+    func waitForEvent(timeout: Duration = .seconds(30), _ predicate: ([String: Any]) -> Bool) async throws -> [String: Any] {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let event = events.first(where: predicate) { return event }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw PeerError("\(name): no matching event within \(timeout); stdout: \(lines.suffix(5)); stderr: \(stderr.suffix(1000))")
+    }
+}
