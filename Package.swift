@@ -176,7 +176,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MoQRelayTests",
-            dependencies: ["MoQRelay"],
+            dependencies: ["MoQRelay", "MoQ", "MoQWire", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSwift
         ),
         .testTarget(

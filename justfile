@@ -6,8 +6,13 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 build:
     swift build
 
-# Start the main job: a QUIC echo server on 127.0.0.1:4443 (generated certificate; prints its SHA-256).
+# Start the main job: moq-relay on its defaults (moq-lite UDP 127.0.0.1:4443, HTTP 127.0.0.1:8080,
+# generated certificate; the first lines name each listener and the certificate SHA-256).
 run *ARGS:
+    swift run -c release moq-relay {{ARGS}}
+
+# The QUIC echo server of the foundation (echo protocol, Tests/Peers/README.md).
+quic-echo *ARGS:
     swift run -c release quic-echo {{ARGS}}
 
 # Run every test (the test peers come from scripts/setup). Serially: the interop suites start many peer

@@ -1,4 +1,7 @@
 import Foundation
+import MoQ
+import MoQWire
+import NIOCore
 import Testing
 
 /// The `moq-relay` executable with reference (moq-rs) publishers and subscribers over raw QUIC.
@@ -131,4 +134,84 @@ extension PeerProcess {
         }
         throw PeerError("\(name): no matching event within \(timeout); stdout: \(lines.suffix(5)); stderr: \(stderr.suffix(1000))")
     }
+}
+
+/// lite-04 (gomoqt's version) on one side of the relay, lite-06 on the other.
+@Suite(.serialized, .timeLimit(.minutes(2)))
+struct VersionTranslationTests {
+    func client(_ relay: RelayTests.RunningRelay, _ version: MoQVersion) -> MoQClient.Configuration {
+        var pin: [UInt8] = []
+        var index = relay.pin.startIndex
+        while index < relay.pin.endIndex {
+            let next = relay.pin.index(index, offsetBy: 2)
+            pin.append(UInt8(relay.pin[index..<next], radix: 16)!)
+            index = next
+        }
+        return MoQClient.Configuration(verification: .pinnedSHA256([pin]), versions: [version])
+    }
+
+    @Test func lite04PublisherReachesALite06Subscriber() async throws {
+        let relay = try await RelayTests.RunningRelay.start()
+        defer { relay.process.terminate() }
+        try await MoQClient.withSession(url: relay.url, configuration: client(relay, .lite04)) { session in
+            #expect(session.version == .lite04)
+            let broadcast = BroadcastProducer(path: "gomoqt-like")
+            let track = broadcast.createTrack("index")
+            session.publish(broadcast)
+            let subscriber = try relay.reference(
+                "subscribe", ["--broadcast", "gomoqt-like", "--track", "index", "--count", "10", "--timeout", "40"])
+            defer { subscriber.terminate() }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while subscriber.isRunning, ContinuousClock.now < deadline {
+                let group = track.appendGroup()
+                for index in 0..<2 {
+                    group.write(ByteBuffer(bytes: ReferencePayload.make(group: group.sequence, frame: index, size: 300)))
+                }
+                group.finish()
+                try await Task.sleep(for: .milliseconds(40))
+            }
+            #expect(try await subscriber.waitForExit(timeout: .seconds(5)) == 0, "\(subscriber.stderr.suffix(1000))")
+            let frames = subscriber.events.filter { $0["event"] as? String == "frame" }
+            #expect(frames.count == 10 && frames.allSatisfy { $0["ok"] as? Bool == true })
+            // The lite-06 side sees timestamps the relay synthesised (receive time), increasing.
+            let timestamps = frames.compactMap { $0["timestamp_us"] as? Int }
+            #expect(timestamps.count == 10 && timestamps == timestamps.sorted() && timestamps.first! > 0)
+            broadcast.finish()
+        }
+    }
+
+    @Test func lite06PublisherReachesALite04Subscriber() async throws {
+        let relay = try await RelayTests.RunningRelay.start()
+        defer { relay.process.terminate() }
+        let publisher = try relay.reference(
+            "publish", ["--broadcast", "ref", "--track", "data", "--groups", "300", "--frames-per-group", "3",
+                        "--interval-ms", "20", "--frame-size", "500", "--timeout", "60"])
+        defer { publisher.terminate() }
+        _ = try await publisher.waitForEvent { $0["event"] as? String == "announced" }
+        let frames = try await MoQClient.withSession(url: relay.url, configuration: client(relay, .lite04)) { session in
+            #expect(session.version == .lite04)
+            var announcements = session.announcements().makeAsyncIterator()
+            _ = await announcements.next()
+            let subscription = session.subscribe(broadcast: "ref", track: "data")
+            var frames: [(UInt64, Int, ByteBuffer)] = []
+            for try await group in subscription.track {
+                var index = 0
+                for try await frame in group {
+                    frames.append((group.sequence, index, frame.payload))
+                    index += 1
+                }
+                if frames.count >= 12 { break }
+            }
+            return frames.map { FrameCheck(group: $0.0, index: $0.1, ok: ReferencePayload.matches($0.2, group: $0.0, frame: $0.1)) }
+        }
+        #expect(frames.count >= 12)
+        let mismatched = frames.filter { !$0.ok }.count
+        #expect(mismatched == 0, "every frame byte-exact")
+    }
+}
+
+struct FrameCheck: Sendable {
+    let group: UInt64
+    let index: Int
+    let ok: Bool
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import MoQWire
 import NIOConcurrencyHelpers
 import NIOCore
@@ -308,6 +311,8 @@ extension MoQSession {
 }
 
 /// Decodes the frames of a group stream or FETCH response, rebuilding absolute timestamps from deltas.
+/// lite-04 frames carry no timestamp: they get their receive time in microseconds (the default timescale),
+/// as the reference does, so lite-05+ subscribers of a lite-04 publisher see increasing timestamps.
 struct FrameDecoder {
     let version: MoQVersion
     private var timestamp: Int64 = 0
@@ -318,7 +323,15 @@ struct FrameDecoder {
     mutating func next(_ reader: inout StreamReader) async throws -> Frame? {
         guard let header = try await reader.read(FrameHeader.self) else { return nil }
         let payload = try await reader.readBytes(Int(header.size))
+        if version < .lite05 { return Frame(payload: payload, timestamp: receiveTimeMicroseconds()) }
         timestamp &+= header.timestampDelta
         return Frame(payload: payload, timestamp: UInt64(bitPattern: timestamp))
     }
+}
+
+/// Wall-clock microseconds since 1970, the timestamp a relay gives frames that arrive without one.
+func receiveTimeMicroseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
 }
