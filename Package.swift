@@ -176,7 +176,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MoQRelayTests",
-            dependencies: ["MoQRelay", "MoQ", "MoQWire", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["MoQRelay", "MoQ", "MoQWire", "QUIC", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSwift
         ),
         .testTarget(

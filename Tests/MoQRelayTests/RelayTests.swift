@@ -2,6 +2,7 @@ import Foundation
 import MoQ
 import MoQWire
 import NIOCore
+import QUIC
 import Testing
 
 /// The `moq-relay` executable with reference (moq-rs) publishers and subscribers over raw QUIC.
@@ -214,4 +215,56 @@ struct FrameCheck: Sendable {
     let group: UInt64
     let index: Int
     let ok: Bool
+}
+
+/// A subscriber that stops reading never slows the others down.
+@Suite(.serialized, .timeLimit(.minutes(2)))
+struct SlowSubscriberTests {
+    @Test func aStalledSubscriberDoesNotSlowAFastOne() async throws {
+        let relay = try await RelayTests.RunningRelay.start()
+        defer { relay.process.terminate() }
+        let publisher = try relay.reference(
+            "publish", ["--broadcast", "hd", "--track", "v", "--groups", "2000", "--frames-per-group", "5",
+                        "--interval-ms", "10", "--frame-size", "8000", "--timeout", "90"])
+        defer { publisher.terminate() }
+        _ = try await publisher.waitForEvent { $0["event"] as? String == "announced" }
+
+        // The stalled subscriber: a raw QUIC session that subscribes, then never reads a group stream.
+        var pin: [UInt8] = []
+        var index = relay.pin.startIndex
+        while index < relay.pin.endIndex {
+            let next = relay.pin.index(index, offsetBy: 2)
+            pin.append(UInt8(relay.pin[index..<next], radix: 16)!)
+            index = next
+        }
+        let endpoint = try await QUICEndpoint.bind(host: "127.0.0.1", port: 0)
+        var small = QUICTransportConfiguration()
+        small.streamReceiveWindow = 16 * 1024
+        small.maxStreamReceiveWindow = 16 * 1024
+        small.connectionReceiveWindow = 64 * 1024
+        small.maxConnectionReceiveWindow = 64 * 1024
+        let stalled = try await endpoint.connect(
+            host: "127.0.0.1", port: try MoQURL(relay.url).port,
+            configuration: QUICClientConfiguration(alpn: ["moq-lite-06"], verification: .pinnedSHA256([pin]), transport: small))
+        let request = try await stalled.openBidirectionalStream()
+        var subscribe = ByteBuffer()
+        subscribe.writeQUICVarint(BidiStreamType.subscribe.rawValue)
+        Subscribe(id: 0, broadcast: "hd", track: "v", priority: 0, ordered: false, maxLatencyMs: 0, startGroup: nil,
+                  endGroup: nil, startFrame: 0, endFrame: nil).encode(into: &subscribe, version: .lite06)
+        try await request.write(subscribe)
+        try await Task.sleep(for: .seconds(1))
+
+        // Meanwhile a normal subscriber reads 400 frames (8 KB each, 500 frames/s offered) byte-exact.
+        let started = ContinuousClock.now
+        let fast = try relay.reference("subscribe", ["--broadcast", "hd", "--track", "v", "--count", "400", "--timeout", "60"])
+        defer { fast.terminate() }
+        #expect(try await fast.waitForExit(timeout: .seconds(60)) == 0, "\(fast.stderr.suffix(800))")
+        let elapsed = ContinuousClock.now - started
+        let frames = fast.events.filter { $0["event"] as? String == "frame" }
+        #expect(frames.count == 400 && frames.allSatisfy { $0["ok"] as? Bool == true })
+        // 400 frames at 500/s take 0.8 s plus session setup: the stalled peer costs the fast one nothing.
+        #expect(elapsed < .seconds(10), "fast subscriber took \(elapsed)")
+        stalled.close()
+        await endpoint.close()
+    }
 }
