@@ -90,13 +90,11 @@ struct InteropClient: AsyncParsableCommand {
 
     /// The steps after connecting; each one bounded, later ones run even when an earlier one failed.
     private func runSteps(_ session: MoQSession, report: Report, stepTimeout: Duration) async {
-        // 1. The server announces its broadcast.
+        // 1. The server announces its broadcast. (Polled rather than read from `session.announcements()`:
+        //    cancelling that stream on a timeout can deadlock with an announcement arriving at that moment.)
         do {
             try await withTimeout(stepTimeout) {
-                for await announcement in session.announcements(prefix: "") {
-                    if case .active(Interop.serverBroadcast, _) = announcement { return }
-                }
-                throw CancellationError()
+                while session.broadcast(Interop.serverBroadcast) == nil { try await Task.sleep(for: .milliseconds(10)) }
             }
             report.pass("announced \(Interop.serverBroadcast)")
         } catch {

@@ -23,6 +23,11 @@ struct InteropServer: AsyncParsableCommand {
     @Option(help: "Seconds each step may take.")
     var timeout = 10
 
+    func validate() throws {
+        if let sessions, sessions < 1 { throw ValidationError("--sessions must be at least 1") }
+        if timeout < 1 { throw ValidationError("--timeout must be at least 1 second") }
+    }
+
     func run() async throws {
         let (host, port) = try parseHostPort(listen)
         let versions = version.map { [$0.version] } ?? MoQVersion.serverPreference
