@@ -123,7 +123,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MoQTests",
-            dependencies: ["MoQ", "MoQWire", "QUIC"],
+            dependencies: ["MoQ", "MoQWire", "QUIC", "TestSupport"],
             swiftSettings: strictSwift
         ),
         // The relay node: one origin shared by every session, lifecycle as a Service.
@@ -171,17 +171,27 @@ let package = Package(
         // Runs the examples and the interop pair as subprocesses (against each other and the reference).
         .testTarget(
             name: "ExamplesTests",
-            dependencies: ["MoQ", "QUIC"],
+            dependencies: ["MoQ", "QUIC", "TestSupport"],
+            swiftSettings: strictSwift
+        ),
+        // Helpers every test target shares: peer processes, the repository's paths, reference payloads.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Tests/TestSupport",
             swiftSettings: strictSwift
         ),
         .testTarget(
             name: "MoQRelayTests",
-            dependencies: ["MoQRelay", "MoQ", "MoQWire", "QUIC", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["MoQRelay", "MoQ", "MoQWire", "QUIC", "TestSupport", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSwift
         ),
         .testTarget(
             name: "QUICTests",
-            dependencies: ["QUIC"],
+            dependencies: ["QUIC", "TestSupport"],
             swiftSettings: strictSwift
         ),
         // moq-lite 04/05/06 codecs on ByteBuffer: pure functions, no I/O, fuzzable (Fuzz/MoQWireFuzz).

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The examples, run as the programs a user runs: a server subprocess, a client subprocess, their output.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The interop pair (`moq-interop server` / `moq-interop client`) against each other and against the

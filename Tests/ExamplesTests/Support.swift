@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// An example or interop server started by a test, with the port and certificate pin it printed first.
 struct ServerProcess {
@@ -48,25 +49,6 @@ struct ServerProcess {
 }
 
 extension PeerProcess {
-    /// JSON events printed so far (the reference peers print one per line).
-    var events: [[String: Any]] {
-        lines.compactMap { line in
-            guard line.hasPrefix("{") else { return nil }
-            return (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
-        }
-    }
-
-    /// Waits until an event satisfying `predicate` was printed.
-    func waitForEvent(timeout: Duration, _ predicate: ([String: Any]) -> Bool) async throws -> [String: Any] {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let event = events.first(where: predicate) { return event }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw PeerError("\(name): no matching event within \(timeout); \(transcript)")
-    }
-
-    /// Output for a failed expectation: the last stdout lines and stderr.
     var transcript: String { "\(name) stdout: \(lines.suffix(12)); stderr: \(stderr.suffix(1500))" }
 }
 

@@ -3,6 +3,7 @@ import MoQ
 import MoQWire
 import NIOCore
 import QUIC
+import TestSupport
 import Testing
 
 /// The `moq-relay` executable with reference (moq-rs) publishers and subscribers over raw QUIC.
@@ -17,7 +18,7 @@ struct RelayTests {
 
         static func start() async throws -> RunningRelay {
             let httpPort = try freeTCPPort()
-            let binary = Repository.root.appendingPathComponent(".build/debug/moq-relay").path
+            let binary = try Repository.product("moq-relay")
             let process = try PeerProcess(
                 binary, ["--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:\(httpPort)", "--log-level", "warning"],
                 name: "moq-relay")
@@ -90,7 +91,7 @@ struct RelayTests {
             "publish", ["--broadcast", "b", "--track", "t", "--groups", "1000", "--interval-ms", "50", "--timeout", "60"])
         defer { publisher.terminate() }
         _ = try await publisher.waitForEvent { $0["event"] as? String == "announced" }
-        kill(relay.process.processIdentifier, SIGTERM)
+        kill(relay.process.pid, SIGTERM)
         #expect(try await relay.process.waitForExit(timeout: .seconds(15)) == 0)
     }
 }
@@ -115,26 +116,6 @@ func freeTCPPort() throws -> Int {
     }
     guard bound else { throw PeerError("no free TCP port") }
     return Int(UInt16(bigEndian: address.sin_port))
-}
-
-extension PeerProcess {
-    var processIdentifier: Int32 { pid }
-
-    var events: [[String: Any]] {
-        lines.compactMap { line in
-            guard line.hasPrefix("{") else { return nil }
-            return (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
-        }
-    }
-
-    func waitForEvent(timeout: Duration = .seconds(30), _ predicate: ([String: Any]) -> Bool) async throws -> [String: Any] {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let event = events.first(where: predicate) { return event }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw PeerError("\(name): no matching event within \(timeout); stdout: \(lines.suffix(5)); stderr: \(stderr.suffix(1000))")
-    }
 }
 
 /// lite-04 (gomoqt's version) on one side of the relay, lite-06 on the other.

@@ -2,6 +2,7 @@ import MoQ
 import MoQWire
 import NIOCore
 import QUIC
+import TestSupport
 import Testing
 
 /// A peer that speaks broken moq-lite: each mistake ends its stream with the right code and the session

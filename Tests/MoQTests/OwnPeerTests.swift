@@ -2,6 +2,7 @@ import MoQ
 import MoQWire
 import NIOCore
 import QUIC
+import TestSupport
 import Testing
 
 /// Our client against our server: version choice, subscription bounds and updates, datagrams.

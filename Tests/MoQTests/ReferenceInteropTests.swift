@@ -2,6 +2,7 @@ import Foundation
 import MoQ
 import MoQWire
 import NIOCore
+import TestSupport
 import Testing
 
 /// Our moq-lite client and server against the reference implementation (PyPI moq-rs), on every version.

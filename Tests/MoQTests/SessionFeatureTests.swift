@@ -3,6 +3,7 @@ import MoQWire
 import NIOConcurrencyHelpers
 import NIOCore
 import QUIC
+import TestSupport
 import Testing
 
 /// GOAWAY, PROBE and DATAGRAM, between our own client and server and against the reference.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import NIOCore
 import QUIC
 
@@ -73,18 +74,3 @@ func echoRoundTrip(_ connection: QUICConnection, _ payload: ByteBuffer, chunk: I
     return try await reply
 }
 
-/// Fails after `timeout` instead of hanging a test run.
-func withTimeout<T: Sendable>(_ timeout: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T)
-    async throws -> T
-{
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            throw PeerError("timed out after \(timeout): \(what)")
-        }
-        let result = try await group.next()!
-        group.cancelAll()
-        return result
-    }
-}

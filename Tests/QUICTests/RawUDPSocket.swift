@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A plain blocking UDP socket on 127.0.0.1 for sending hand-made datagrams at an endpoint.
 final class RawUDPSocket: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import NIOCore
 import QUIC
 import Testing
@@ -85,18 +86,6 @@ struct ReferencePeerTests {
             client.terminate()
         }
     }
-}
-
-func hexBytes(_ text: String) -> [UInt8]? {
-    var bytes: [UInt8] = []
-    var index = text.startIndex
-    while index < text.endIndex {
-        let next = text.index(index, offsetBy: 2, limitedBy: text.endIndex) ?? text.endIndex
-        guard let byte = UInt8(text[index..<next], radix: 16) else { return nil }
-        bytes.append(byte)
-        index = next
-    }
-    return bytes
 }
 
 /// An ephemeral UDP port that was free a moment ago (for peers that cannot bind port 0 and report it).

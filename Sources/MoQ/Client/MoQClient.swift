@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 public import MoQWire
 public import QUIC
 
@@ -42,24 +43,39 @@ public enum MoQClient {
             throw MoQURLError("https:// (WebTransport) is not supported yet: use moqt://")
         }
         let endpoint: QUICEndpoint
+        let ownsEndpoint = configuration.endpoint == nil
         if let given = configuration.endpoint {
             endpoint = given
         } else {
-            endpoint = try await QUICEndpoint.bind(host: url.host.contains(":") ? "::" : "0.0.0.0", port: 0)
+            // Bind the family the host resolves to (a name may resolve to ::1 first).
+            let remote = try SocketAddress.makeAddressResolvingHost(url.host, port: url.port)
+            endpoint = try await QUICEndpoint.bind(host: remote.protocol == .inet6 ? "::" : "0.0.0.0", port: 0)
         }
-        let connection = try await endpoint.connect(
+        let connection: QUICConnection
+        do {
+            connection = try await endpoint.connect(
             host: url.host, port: url.port,
             configuration: QUICClientConfiguration(
                 alpn: configuration.versions.map(\.alpn), serverName: url.host,
                 verification: configuration.verification,
                 transport: configuration.transport))
+        } catch {
+            if ownsEndpoint { await endpoint.close() }
+            throw error
+        }
         guard let alpn = connection.negotiatedALPN, let version = MoQVersion(alpn: alpn) else {
             connection.close(code: SessionErrorCode.versionNegotiationFailed.rawValue, reason: "no moq-lite version")
+            if ownsEndpoint { await endpoint.close() }
             throw MoQURLError("the server agreed on no moq-lite version (ALPN \(connection.negotiatedALPN ?? "none"))")
         }
         var session = configuration.session
         if version >= .lite05 { session.setupPath = url.pathAndQuery.isEmpty ? "/" : url.pathAndQuery }
-        return MoQSession(version: version, transport: QUICTransport(connection), configuration: session)
+        var closeEndpoint: (@Sendable () async -> Void)?
+        if ownsEndpoint {
+            closeEndpoint = { @Sendable in await endpoint.close() }
+        }
+        return MoQSession(
+            version: version, transport: QUICTransport(connection), configuration: session, onEnd: closeEndpoint)
     }
 
     /// Connects, runs the session while `body` runs, then closes it.

@@ -26,9 +26,26 @@ public final class Origin: Sendable {
         let id: UInt64
     }
 
+    /// One `announcements`/`watch` stream. Its end is only flagged (under the flag's own lock), never
+    /// removed from `onTermination`: AsyncStream runs that handler under its internal lock, and taking
+    /// the origin's lock there would invert the order `notify` takes them in (origin, then stream).
+    private final class Watcher: Sendable {
+        let prefix: String
+        let sink: AsyncStream<Announcement>.Continuation
+        private let ended = NIOLockedValueBox(false)
+
+        init(prefix: String, sink: AsyncStream<Announcement>.Continuation) {
+            self.prefix = prefix
+            self.sink = sink
+        }
+
+        var isEnded: Bool { ended.withLockedValue { $0 } }
+        func end() { ended.withLockedValue { $0 = true } }
+    }
+
     private struct State {
         var routes: [String: Route] = [:]
-        var watchers: [UInt64: (prefix: String, sink: AsyncStream<Announcement>.Continuation)] = [:]
+        var watchers: [UInt64: Watcher] = [:]
         var nextID: UInt64 = 0
     }
 
@@ -42,7 +59,7 @@ public final class Origin: Sendable {
         let id = state.withLockedValue { state -> UInt64 in
             state.nextID += 1
             state.routes[path] = Route(broadcast: broadcast, hops: hops, id: state.nextID)
-            Self.notify(state, .active(path: path, hops: hops))
+            Self.notify(&state, .active(path: path, hops: hops))
             return state.nextID
         }
         broadcast.onEnd { [weak self] in self?.remove(path: path, id: id) }
@@ -53,7 +70,7 @@ public final class Origin: Sendable {
         state.withLockedValue { state in
             guard state.routes[path]?.id == id else { return }
             state.routes.removeValue(forKey: path)
-            Self.notify(state, .ended(path: path))
+            Self.notify(&state, .ended(path: path))
         }
     }
 
@@ -62,7 +79,7 @@ public final class Origin: Sendable {
         let path = MoQPath.normalize(path)
         state.withLockedValue { state in
             guard state.routes.removeValue(forKey: path) != nil else { return }
-            Self.notify(state, .ended(path: path))
+            Self.notify(&state, .ended(path: path))
         }
     }
 
@@ -100,25 +117,29 @@ public final class Origin: Sendable {
     ) -> (current: [Announcement], changes: AsyncStream<Announcement>) {
         let prefix = MoQPath.normalize(prefix)
         let (stream, sink) = AsyncStream.makeStream(of: Announcement.self)
-        let (id, current) = state.withLockedValue { state -> (UInt64, [Announcement]) in
+        let watcher = Watcher(prefix: prefix, sink: sink)
+        let current = state.withLockedValue { state -> [Announcement] in
             let current = state.routes.keys.sorted().filter { MoQPath.has($0, prefix: prefix) }.map {
                 Announcement.active(path: $0, hops: state.routes[$0]!.hops)
             }
             // The snapshot goes first: yielded before any later change can be notified.
             if yieldingSnapshot { for announcement in current { sink.yield(announcement) } }
             state.nextID += 1
-            state.watchers[state.nextID] = (prefix, sink)
-            return (state.nextID, current)
+            state.watchers[state.nextID] = watcher
+            return current
         }
-        sink.onTermination = { [weak self] _ in
-            _ = self?.state.withLockedValue { $0.watchers.removeValue(forKey: id) }
-        }
+        sink.onTermination = { _ in watcher.end() }
         return (current, stream)
     }
 
-    private static func notify(_ state: State, _ announcement: Announcement) {
-        for watcher in state.watchers.values where MoQPath.has(announcement.path, prefix: watcher.prefix) {
-            watcher.sink.yield(announcement)
+    /// Tells every live watcher whose prefix covers the path, and forgets the ended ones.
+    private static func notify(_ state: inout State, _ announcement: Announcement) {
+        for (id, watcher) in state.watchers {
+            if watcher.isEnded {
+                state.watchers.removeValue(forKey: id)
+            } else if MoQPath.has(announcement.path, prefix: watcher.prefix) {
+                watcher.sink.yield(announcement)
+            }
         }
     }
 }

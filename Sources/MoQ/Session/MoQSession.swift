@@ -72,8 +72,15 @@ public final class MoQSession: Sendable {
         var subscriptionsReceived = 0
     }
 
-    public init(version: MoQVersion, transport: any MoQTransportConnection, configuration: MoQSessionConfiguration) {
+    /// Runs once `run()` has ended everything (a client closes the endpoint it dialled from).
+    let onEnd: (@Sendable () async -> Void)?
+
+    public init(
+        version: MoQVersion, transport: any MoQTransportConnection, configuration: MoQSessionConfiguration,
+        onEnd: (@Sendable () async -> Void)? = nil
+    ) {
         self.version = version
+        self.onEnd = onEnd
         self.transport = transport
         self.configuration = configuration
         var logger = configuration.logger
@@ -102,6 +109,7 @@ public final class MoQSession: Sendable {
             shutDown()
             group.cancelAll()
         }
+        await onEnd?()
     }
 
     private func acceptStreams() async {

@@ -77,7 +77,12 @@ extension MoQSession {
                     try await sendDatagram(group, id: id)
                     continue
                 }
-                senders.addTask { await self.send(group, id: id, frameStart: frameStart, served: served) }
+                // Streams open here, in group order, so their ids (and arrival) follow the sequence; the
+                // bytes then flow concurrently.
+                guard let groupStream = try? await transport.openUnidirectionalStream() else { break }
+                senders.addTask {
+                    await self.send(group, on: groupStream, id: id, frameStart: frameStart, served: served)
+                }
             }
         }
         if version >= .lite05 {
@@ -88,8 +93,9 @@ extension MoQSession {
     }
 
     /// One group on its own unidirectional stream: GROUP header, frames, FIN (or RESET with the group's code).
-    private func send(_ group: GroupConsumer, id: UInt64, frameStart: UInt64, served: ServedGroups) async {
-        guard let stream = try? await transport.openUnidirectionalStream() else { return }
+    private func send(
+        _ group: GroupConsumer, on stream: any MoQTransportStream, id: UInt64, frameStart: UInt64, served: ServedGroups
+    ) async {
         guard served.begin(group.sequence, stream) else {
             stream.reset(code: StreamErrorCode.old.rawValue)
             return

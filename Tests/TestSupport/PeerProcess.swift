@@ -1,16 +1,16 @@
-import Foundation
+public import Foundation
 import NIOConcurrencyHelpers
 
 /// A peer program started by a test: its stdout is collected line by line, its stdin stays open (the
 /// Python peers exit when it closes), and it is killed when the test ends.
-final class PeerProcess: Sendable {
+public final class PeerProcess: Sendable {
     private let process: Process
     private let stdinPipe = Pipe()
     private let state = NIOLockedValueBox<(lines: [String], partial: String, stderr: String, closed: Bool)>(
         ([], "", "", false))
-    let name: String
+    public let name: String
 
-    init(_ executable: String, _ arguments: [String], name: String? = nil) throws {
+    public init(_ executable: String, _ arguments: [String], name: String? = nil) throws {
         self.name = name ?? URL(fileURLWithPath: arguments.first ?? executable).lastPathComponent
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -54,12 +54,13 @@ final class PeerProcess: Sendable {
     }
 
     /// Complete stdout lines so far.
-    var lines: [String] { state.withLockedValue { $0.lines } }
-    var stderr: String { state.withLockedValue { $0.stderr } }
-    var isRunning: Bool { process.isRunning }
+    public var lines: [String] { state.withLockedValue { $0.lines } }
+    public var stderr: String { state.withLockedValue { $0.stderr } }
+    public var isRunning: Bool { process.isRunning }
+    public var pid: Int32 { process.processIdentifier }
 
     /// Waits for the first stdout line starting with `prefix` (bounded by `timeout`).
-    func waitForLine(prefix: String, timeout: Duration = .seconds(30)) async throws -> String {
+    public func waitForLine(prefix: String, timeout: Duration = .seconds(30)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let line = lines.first(where: { $0.hasPrefix(prefix) }) { return line }
@@ -72,7 +73,7 @@ final class PeerProcess: Sendable {
     }
 
     /// Waits for a stderr line containing `text` (programs that log there, like ngtcp2's examples).
-    func waitForStderr(containing text: String, timeout: Duration = .seconds(30)) async throws -> String {
+    public func waitForStderr(containing text: String, timeout: Duration = .seconds(30)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let line = stderr.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
@@ -83,7 +84,7 @@ final class PeerProcess: Sendable {
     }
 
     /// Waits for the process to exit and returns its status (bounded by `timeout`, then killed).
-    func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
+    public func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             if ContinuousClock.now >= deadline {
@@ -97,7 +98,7 @@ final class PeerProcess: Sendable {
         return process.terminationStatus
     }
 
-    func terminate() {
+    public func terminate() {
         if process.isRunning {
             process.terminate()
             let deadline = Date().addingTimeInterval(2)
@@ -110,24 +111,38 @@ final class PeerProcess: Sendable {
     deinit { terminate() }
 }
 
-struct PeerError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct PeerError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// Where the repository, its venv and its peer scripts are.
-enum Repository {
-    static let root: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+public enum Repository {
+    public static let root: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-    static var python: String {
+    public static var python: String {
         let path = root.appendingPathComponent(".venv/bin/python").path
         precondition(FileManager.default.isExecutableFile(atPath: path), "run scripts/setup first: \(path) is missing")
         return path
     }
-    static func peer(_ script: String) -> String { root.appendingPathComponent("Tests/Peers/\(script)").path }
+    public static func peer(_ script: String) -> String { root.appendingPathComponent("Tests/Peers/\(script)").path }
+
+    /// An executable product of this package, from the build directory the tests run from (the test
+    /// bundle's own directory, whatever `--scratch-path` was), else `.build/debug`.
+    public static func product(_ name: String) throws -> String {
+        var directories: [URL] = []
+        if let executable = Bundle.main.executableURL { directories.append(executable.deletingLastPathComponent()) }
+        directories.append(URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent())
+        directories.append(root.appendingPathComponent(".build/debug"))
+        for directory in directories {
+            let path = directory.appendingPathComponent(name).path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        throw PeerError("no \(name) executable in \(directories.map(\.path)): run `swift build --build-tests` first")
+    }
 
     /// A fresh temporary directory for one test.
-    static func temporaryDirectory() throws -> URL {
+    public static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("swift-moq-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url

@@ -1,9 +1,9 @@
-import NIOCore
+public import NIOCore
 
 /// The reference peers' deterministic frame payloads (Tests/Peers/moq_ref_payload.py), so a test can
 /// check every received frame byte for byte without being told its contents.
-enum ReferencePayload {
-    static func make(group: UInt64, frame: Int, size: Int, kind: Character = "g") -> [UInt8] {
+public enum ReferencePayload {
+    public static func make(group: UInt64, frame: Int, size: Int, kind: Character = "g") -> [UInt8] {
         let header = Array("\(kind)\(pad(group % 100_000_000, 8)) f\(pad(UInt64(frame % 100_000), 5))".utf8)
         if size <= header.count { return Array(header.prefix(size)) }
         var bytes = header
@@ -12,7 +12,7 @@ enum ReferencePayload {
         return bytes
     }
 
-    static func matches(_ payload: ByteBuffer, group: UInt64, frame: Int) -> Bool {
+    public static func matches(_ payload: ByteBuffer, group: UInt64, frame: Int) -> Bool {
         Array(payload.readableBytesView) == make(group: group, frame: frame, size: payload.readableBytes)
     }
 
