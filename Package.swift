@@ -65,11 +65,18 @@ let package = Package(
             path: "examples/quic-echo",
             swiftSettings: strictSwift
         ),
+        // What the examples and the interop tool share: command-line helpers and the echo.
+        .target(
+            name: "ExampleSupport",
+            dependencies: ["MoQ", "QUIC", .product(name: "NIOCore", package: "swift-nio")],
+            path: "examples/ExampleSupport",
+            swiftSettings: strictSwift
+        ),
         // The moq-lite interop pair (gomoqt's cmd/interop): `moq-interop server` and `moq-interop client`.
         .executableTarget(
             name: "moq-interop",
             dependencies: [
-                "MoQ", "MoQWire", "QUIC", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "MoQ", "MoQWire", "QUIC", "ExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "interop/moq-interop",
             swiftSettings: strictSwift
@@ -78,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "echo",
             dependencies: [
-                "MoQ", "MoQWire", "QUIC", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "MoQ", "MoQWire", "QUIC", "ExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "examples/echo",
             swiftSettings: strictSwift
@@ -86,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "native-quic",
             dependencies: [
-                "MoQ", "MoQWire", "QUIC", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "MoQ", "MoQWire", "QUIC", "ExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "examples/native-quic",
             swiftSettings: strictSwift
@@ -94,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "broadcast",
             dependencies: [
-                "MoQ", "MoQWire", "QUIC", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "MoQ", "MoQWire", "QUIC", "ExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "examples/broadcast",
             swiftSettings: strictSwift

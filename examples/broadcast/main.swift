@@ -5,6 +5,7 @@
 //     swift run broadcast server                  # prints its address and certificate SHA-256 first
 //     swift run broadcast client --url moqt://127.0.0.1:4444/ --fingerprint <sha256> --count 20
 import ArgumentParser
+import ExampleSupport
 import Foundation
 import MoQ
 import MoQWire
@@ -131,49 +132,3 @@ struct TrackEnded: Error, CustomStringConvertible {
 }
 
 // MARK: helpers
-
-/// Writes one line to stdout at once (unbuffered, so a script waiting for it sees it immediately).
-func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
-
-/// `HOST:PORT` or `[V6]:PORT`.
-func parseHostPort(_ text: String) throws -> (host: String, port: Int) {
-    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-        (0...65535).contains(port)
-    else { throw ValidationError("expected HOST:PORT, got \(text)") }
-    var host = String(text[..<colon])
-    if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-    return (host, port)
-}
-
-/// `--fingerprint HEX` pins the server's certificate, `--insecure` accepts any; otherwise the system CAs.
-func verification(fingerprint: String?, insecure: Bool) throws -> QUICPeerVerification {
-    if insecure { return .insecureNoVerification }
-    guard let fingerprint else { return .systemRoots }
-    let digits = Array(fingerprint.filter { $0 != ":" })
-    guard digits.count == 64 else { throw ValidationError("--fingerprint must be 64 hex digits") }
-    let pin = try stride(from: 0, to: 64, by: 2).map { index in
-        guard let byte = UInt8(String(digits[index..<index + 2]), radix: 16) else {
-            throw ValidationError("--fingerprint is not hex")
-        }
-        return byte
-    }
-    return .pinnedSHA256([pin])
-}
-
-struct TimedOut: Error, CustomStringConvertible {
-    let timeout: Duration
-    var description: String { "timed out after \(timeout)" }
-}
-
-/// Runs `body`, throwing `TimedOut` after `timeout` (the body is cancelled then).
-func withTimeout<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            throw TimedOut(timeout: timeout)
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
-    }
-}

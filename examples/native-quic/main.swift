@@ -6,6 +6,7 @@
 //     swift run native-quic server                # 127.0.0.1:4469; prints its certificate SHA-256 first
 //     swift run native-quic client --fingerprint <sha256>        # moqt://localhost:4469/nativequic
 import ArgumentParser
+import ExampleSupport
 import Foundation
 import MoQ
 import MoQWire
@@ -19,7 +20,6 @@ struct NativeQUIC: AsyncParsableCommand {
         subcommands: [Server.self, Client.self])
 }
 
-let trackName = "data"
 
 // MARK: server
 
@@ -58,54 +58,6 @@ extension NativeQUIC {
                 }
             }
         }
-    }
-}
-
-/// Republishes every broadcast the client announces as `echo/<path>`, until the session closes.
-func echoBroadcasts(of session: MoQSession, into echoes: Origin) async {
-    await withTaskGroup(of: Void.self) { tasks in
-        tasks.addTask {
-            await withDiscardingTaskGroup { copies in
-                for await announcement in session.announcements() {
-                    guard case .active(let path, _) = announcement else { continue }
-                    copies.addTask { await echo(path, of: session, into: echoes) }
-                }
-            }
-        }
-        // The session closing stops the copies (once the library has unannounced the client's broadcasts).
-        _ = await session.closed()
-        await waitUntilUnannounced(session)
-        tasks.cancelAll()
-    }
-}
-
-/// Copies track `data` of the client's broadcast `path` into `echo/<path>`, group by group, sharing the
-/// frames' ByteBuffers; the echo is unannounced when the client's track ends.
-func echo(_ path: String, of session: MoQSession, into echoes: Origin) async {
-    let copy = BroadcastProducer(path: "echo/" + path)
-    let output = copy.createTrack(trackName)
-    echoes.publish(copy)
-    say("echoing \(path) as echo/\(path)\(session.peerSetup.path.map { " (SETUP path \($0))" } ?? "")")
-    defer { copy.finish() }
-    let source = session.subscribe(broadcast: path, track: trackName, options: SubscribeOptions(startGroup: 0))
-    defer { source.cancel() }
-    do {
-        try await withThrowingDiscardingTaskGroup { groups in
-            for try await group in source.track {
-                let echoed = output.createGroup(sequence: group.sequence)
-                groups.addTask {
-                    do {
-                        for try await frame in group { echoed.write(frame) }
-                        echoed.finish()
-                    } catch {
-                        echoed.abort(error as? MoQStreamError ?? .cancelled)
-                    }
-                }
-            }
-        }
-        output.finish()
-    } catch {
-        output.abort(error as? MoQStreamError ?? .cancelled)
     }
 }
 
@@ -191,92 +143,4 @@ func dial(_ target: MoQURL, verification: QUICPeerVerification) async throws -> 
     // moq-lite 05+ carries the URL's path (and query) in SETUP, as WebTransport would in its CONNECT.
     if version >= .lite05 { configuration.setupPath = target.pathAndQuery }
     return (endpoint, MoQSession(version: version, transport: QUICTransport(connection), configuration: configuration))
-}
-
-/// Publishes `sent` as broadcast `path`, reading each group back from `echo/<path>`; returns the echoed frames by group.
-func roundTrip(_ sent: [[ByteBuffer]], as path: String, on session: MoQSession) async throws -> [UInt64: [ByteBuffer]] {
-    let broadcast = BroadcastProducer(path: path)
-    let track = broadcast.createTrack(trackName)
-    session.publish(broadcast)
-    defer { broadcast.finish() }
-    let echoPath = "echo/" + path
-    for await announcement in session.announcements() {
-        if case .active(echoPath, _) = announcement { break }
-    }
-    let echo = session.subscribe(broadcast: echoPath, track: trackName, options: SubscribeOptions(startGroup: 0))
-    defer { echo.cancel() }
-    // One group at a time, like ping: publish it, then wait for it to come back. (Groups travel on
-    // separate streams; with several in flight a later one may land first, and a live subscription moves
-    // on to the newest group, skipping the older one.)
-    var echoed = echo.track.makeAsyncIterator()
-    var received: [UInt64: [ByteBuffer]] = [:]
-    for frames in sent {
-        let group = track.appendGroup()
-        for frame in frames { group.write(frame) }
-        group.finish()
-        guard let back = try await echoed.next() else { throw EchoEnded() }
-        received[back.sequence] = try await back.collect().map(\.payload)
-    }
-    return received
-}
-
-struct EchoEnded: Error, CustomStringConvertible {
-    var description: String { "the echo track ended early" }
-}
-
-// MARK: helpers
-
-/// Waits (at most 2 s) until the broadcasts a closed session learned from its peer are all unannounced:
-/// only then is it safe to cancel a task iterating `session.announcements()` (`Origin` notifies its
-/// watchers under its lock, which a watcher's cancellation also takes).
-func waitUntilUnannounced(_ session: MoQSession) async {
-    for _ in 0..<200 where !session.configuration.consume.announced().isEmpty {
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-}
-
-/// Writes one line to stdout at once (unbuffered, so a script waiting for it sees it immediately).
-func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
-
-/// `HOST:PORT` or `[V6]:PORT`.
-func parseHostPort(_ text: String) throws -> (host: String, port: Int) {
-    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-        (0...65535).contains(port)
-    else { throw ValidationError("expected HOST:PORT, got \(text)") }
-    var host = String(text[..<colon])
-    if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-    return (host, port)
-}
-
-/// `--fingerprint HEX` pins the server's certificate, `--insecure` accepts any; otherwise the system CAs.
-func verification(fingerprint: String?, insecure: Bool) throws -> QUICPeerVerification {
-    if insecure { return .insecureNoVerification }
-    guard let fingerprint else { return .systemRoots }
-    let digits = Array(fingerprint.filter { $0 != ":" })
-    guard digits.count == 64 else { throw ValidationError("--fingerprint must be 64 hex digits") }
-    let pin = try stride(from: 0, to: 64, by: 2).map { index in
-        guard let byte = UInt8(String(digits[index..<index + 2]), radix: 16) else {
-            throw ValidationError("--fingerprint is not hex")
-        }
-        return byte
-    }
-    return .pinnedSHA256([pin])
-}
-
-struct TimedOut: Error, CustomStringConvertible {
-    let timeout: Duration
-    var description: String { "timed out after \(timeout)" }
-}
-
-/// Runs `body`, throwing `TimedOut` after `timeout` (the body is cancelled then).
-func withTimeout<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            throw TimedOut(timeout: timeout)
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
-    }
 }

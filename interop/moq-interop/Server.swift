@@ -1,4 +1,5 @@
 import ArgumentParser
+import ExampleSupport
 import MoQ
 import MoQWire
 import NIOCore
@@ -99,7 +100,6 @@ func check(_ session: MoQSession, number: Int, stepTimeout: Duration) async -> B
         let (code, reason) = await session.closed()
         note("session \(number) ended: code \(code) \(reason)")
         // The session closing ends the checks still running (they report what they missed).
-        await waitUntilUnannounced(session)
         tasks.cancelAll()
     }
     return report.passed
