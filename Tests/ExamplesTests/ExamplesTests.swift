@@ -25,6 +25,26 @@ struct ExamplesTests {
         _ = try await server.process.waitForLine(prefix: "echoing test/echo as echo/test/echo", timeout: .seconds(5))
     }
 
+    /// Reference clients through the echo example's server: one publishes `ref/cam`, the other reads it back
+    /// as `echo/ref/cam`, every frame byte-exact (the echo keeps the publisher's group numbers).
+    @Test func referenceClientsThroughTheEchoServer() async throws {
+        let server = try await ServerProcess.example("echo")
+        defer { server.process.terminate() }
+        let publisher = try referenceClient(
+            "publish", of: server,
+            ["--broadcast", "ref/cam", "--track", "data", "--groups", "200", "--frames-per-group", "3",
+             "--interval-ms", "25", "--frame-size", "900", "--timeout", "60"])
+        defer { publisher.terminate() }
+        _ = try await server.process.waitForLine(prefix: "echoing ref/cam as echo/ref/cam", timeout: .seconds(20))
+        let subscriber = try referenceClient(
+            "subscribe", of: server, ["--broadcast", "echo/ref/cam", "--track", "data", "--count", "15", "--timeout", "40"])
+        defer { subscriber.terminate() }
+        #expect(try await subscriber.waitForExit(timeout: .seconds(45)) == 0, "\(subscriber.transcript)")
+        let frames = subscriber.events.filter { $0["event"] as? String == "frame" }
+        #expect(frames.count == 15)
+        #expect(frames.allSatisfy { $0["ok"] as? Bool == true }, "every frame byte-exact")
+    }
+
     /// The same echo on sessions built by hand from QUIC connections, dialled by name (`localhost`) with
     /// the URL path the example uses by default.
     @Test func nativeQUICRoundTrip() async throws {
