@@ -22,6 +22,7 @@ let package = Package(
         .executable(name: "echo", targets: ["echo"]),
         .executable(name: "native-quic", targets: ["native-quic"]),
         .executable(name: "broadcast", targets: ["broadcast"]),
+        .executable(name: "relay", targets: ["relay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
@@ -150,6 +151,19 @@ let package = Package(
                 "MoQRelay", "MoQ",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
+            swiftSettings: strictSwift
+        ),
+        // A relay embedded in a program through the library, with the program's own broadcast in its origin.
+        .executableTarget(
+            name: "relay",
+            dependencies: [
+                "MoQRelay", "MoQ", "QUIC", "ExampleSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "examples/relay",
             swiftSettings: strictSwift
         ),
         // The relay executable: CLI, environment, ServiceGroup.

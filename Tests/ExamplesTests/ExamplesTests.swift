@@ -45,6 +45,34 @@ struct ExamplesTests {
         #expect(frames.allSatisfy { $0["ok"] as? Bool == true }, "every frame byte-exact")
     }
 
+    /// The embedded relay serves its own clock and relays a reference publisher to a reference subscriber.
+    @Test func embeddedRelayServesItsClockAndRelays() async throws {
+        let relay = try PeerProcess(try Repository.product("relay"), ["--listen", "127.0.0.1:0"], name: "relay")
+        defer { relay.terminate() }
+        let listening = try await relay.waitForLine(prefix: "relay listening on moqt://")
+        let pin = String(try await relay.waitForLine(prefix: "certificate sha256 ").split(separator: " ")[2])
+        let url = String(listening.split(separator: " ")[3])
+        func reference(_ command: String, _ arguments: [String]) throws -> PeerProcess {
+            try PeerProcess(
+                Repository.python, [Repository.peer("moq_ref.py"), command, "--url", url, "--fingerprint", pin] + arguments,
+                name: "moq_ref \(command)")
+        }
+        let clock = try reference("subscribe", ["--broadcast", "clock", "--track", "seconds", "--count", "5", "--timeout", "30"])
+        defer { clock.terminate() }
+        #expect(try await clock.waitForExit(timeout: .seconds(35)) == 0, "\(clock.transcript)")
+        let ticks = clock.events.filter { $0["event"] as? String == "frame" }.compactMap { $0["payload_hex"] as? String }
+        #expect(ticks.count == 5)
+
+        let publisher = try reference(
+            "publish", ["--broadcast", "cam", "--track", "v", "--groups", "200", "--interval-ms", "25", "--timeout", "40"])
+        defer { publisher.terminate() }
+        _ = try await publisher.waitForEvent(timeout: .seconds(20)) { $0["event"] as? String == "announced" }
+        let viewer = try reference("subscribe", ["--broadcast", "cam", "--track", "v", "--count", "10", "--timeout", "30"])
+        defer { viewer.terminate() }
+        #expect(try await viewer.waitForExit(timeout: .seconds(35)) == 0, "\(viewer.transcript)")
+        #expect(viewer.events.filter { $0["event"] as? String == "frame" && $0["ok"] as? Bool == true }.count == 10)
+    }
+
     /// The same echo on sessions built by hand from QUIC connections, dialled by name (`localhost`) with
     /// the URL path the example uses by default.
     @Test func nativeQUICRoundTrip() async throws {
