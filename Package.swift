@@ -210,6 +210,18 @@ let package = Package(
             dependencies: ["MoQRelay", "MoQ", "MoQWire", "QUIC", "TestSupport", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSwift
         ),
+        // Fan-out benchmark for `just bench-relay`: 1 publisher, N subscriber sessions through a relay URL.
+        .executableTarget(
+            name: "relay-bench",
+            dependencies: [
+                "MoQ", "MoQWire", "QUIC",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/relay-bench",
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "QUICTests",
             dependencies: ["QUIC", "TestSupport"],

@@ -29,8 +29,12 @@ bench-quic *ARGS:
 bench-moq *ARGS:
     Benchmarks/bench-moq.sh {{ARGS}}
 
+# Fan-out through moq-relay vs the reference relay: 1 publisher, N subscribers (docs/benchmarks.md).
+bench-relay *ARGS:
+    Benchmarks/bench-relay.sh {{ARGS}}
+
 # All benchmarks.
-bench: bench-quic bench-moq
+bench: bench-quic bench-moq bench-relay
 
 # Format the sources with swift format (.swift-format).
 fmt:

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# bench-relay: 1 publisher -> relay -> N subscribers (Benchmarks/relay-bench), through our moq-relay and,
+# in the same run with the same generator, through the reference server acting as relay (moq_ref.py
+# server: one origin for all sessions). Each run gets a fresh relay process whose CPU seconds and peak RSS
+# are read from /proc. Appends the table and the ratios to docs/benchmarks.md.
+#
+#   Benchmarks/bench-relay.sh [--subscribers "1 100"] [--seconds 10] [--no-build] [--no-append]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+subscriber_counts="1 100"
+seconds=10
+build=1
+append=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --subscribers) subscriber_counts=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --no-build) build=0; shift ;;
+    --no-append) append=0; shift ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+if [ $build = 1 ]; then
+  swift build -c release --product moq-relay >&2
+  swift build -c release --product relay-bench >&2
+fi
+python=.venv/bin/python
+[ -x "$python" ] || { echo "run scripts/setup first (.venv missing)" >&2; exit 1; }
+work=$(mktemp -d)
+relay_pid=""
+cleanup() { [ -n "$relay_pid" ] && kill "$relay_pid" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+ticks=$(getconf CLK_TCK)
+cpu_seconds() { awk -v t="$ticks" '{print ($14 + $15) / t}' "/proc/$1/stat"; }
+peak_rss_kib() { awk '/VmHWM/{print $2}' "/proc/$1/status"; }
+
+# Starts a relay ("ours" or "reference"); sets relay_pid, relay_url, relay_pin.
+start_relay() {
+  if [ "$1" = ours ]; then
+    .build/release/moq-relay --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --log-level warning > "$work/relay.out" 2>&1 &
+    relay_pid=$!
+    for _ in $(seq 100); do grep -q '^certificate sha256' "$work/relay.out" 2>/dev/null && break; sleep 0.1; done
+    relay_url=$(sed -n 's/^moq-relay listening on \(moqt:[^ ]*\).*/\1/p' "$work/relay.out")
+    relay_pin=$(sed -n 's/^certificate sha256 //p' "$work/relay.out")
+  else
+    "$python" Tests/Peers/moq_ref.py server --ignore-stdin --timeout 900 > "$work/relay.out" 2> "$work/relay.err" &
+    relay_pid=$!
+    for _ in $(seq 100); do grep -q '^READY' "$work/relay.out" 2>/dev/null && break; sleep 0.1; done
+    read -r _ port relay_pin < <(grep '^READY' "$work/relay.out")
+    relay_url="moqt://127.0.0.1:$port/"
+  fi
+}
+
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+table="| relay | subscribers | frames | delivered Mbit/s | lost | p50 ms | p99 ms | p999 ms | relay CPU s | MB per CPU-s | peak RSS MiB |
+|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+ratios=""
+for n in $subscriber_counts; do
+  for scenario in "1024 100" "65536 30"; do
+    read -r size fps <<<"$scenario"
+    declare -A per_cpu=()
+    for which in ours reference; do
+      start_relay "$which"
+      before=$(cpu_seconds "$relay_pid")
+      line=$(timeout $((seconds + 120)) .build/release/relay-bench --relay "$relay_url" --fingerprint "$relay_pin" \
+        --subscribers "$n" --frame-size "$size" --fps "$fps" --seconds "$seconds" --label "$which" 2>>"$work/bench.err" \
+        | grep '^RESULT' || echo "RESULT label=$which failed=1")
+      cpu=$(awk -v a="$(cpu_seconds "$relay_pid")" -v b="$before" 'BEGIN{printf "%.2f", a - b}')
+      rss=$(awk -v k="$(peak_rss_kib "$relay_pid")" 'BEGIN{printf "%.1f", k / 1024}')
+      kill "$relay_pid" 2>/dev/null || true; wait "$relay_pid" 2>/dev/null || true; relay_pid=""
+      bytes=$(field bytes "$line"); bytes=${bytes:-0}
+      mb_per_cpu=$(awk -v b="$bytes" -v c="$cpu" 'BEGIN{ if (c > 0) printf "%.1f", b / 1e6 / c; else print "nan" }')
+      per_cpu[$which]=$mb_per_cpu
+      echo "bench-relay: $line relay_cpu=$cpu rss_mib=$rss" >&2
+      table+="
+| $which | $n | $((size / 1024)) KiB x $fps/s | $(awk -v g="$(field gbps "$line")" 'BEGIN{printf "%.1f", g * 1000}') | $(field lost "$line") | $(field p50_ms "$line") | $(field p99_ms "$line") | $(field p999_ms "$line") | $cpu | $mb_per_cpu | $rss |"
+    done
+    ratios+="- $n subscriber(s), $((size / 1024)) KiB x $fps/s: delivered payload per relay CPU-second, ours / reference = $(awk -v a="${per_cpu[ours]}" -v b="${per_cpu[reference]}" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+"
+  done
+done
+echo "$table"
+printf '%s' "$ratios"
+if [ $append = 1 ]; then
+  {
+    echo
+    echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — bench-relay"
+    echo
+    echo "- command: \`Benchmarks/bench-relay.sh --subscribers \"$subscriber_counts\" --seconds $seconds\`"
+    echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB RAM, Linux $(uname -r)"
+    echo "- source: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' + uncommitted changes')"
+    echo "- 1 publisher and N subscriber sessions in one relay-bench process (moq-lite-06, 127.0.0.1), a fresh relay"
+    echo "  per row; relay CPU = utime + stime of the relay process over the run; peak RSS = VmHWM"
+    echo
+    echo "$table"
+    echo
+    printf '%s' "$ratios"
+  } >> docs/benchmarks.md
+  echo "bench-relay: appended to docs/benchmarks.md" >&2
+fi

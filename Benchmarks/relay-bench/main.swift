@@ -1,0 +1,139 @@
+// relay-bench: one publisher -> relay -> N subscribers, each subscriber its own moq-lite session, all in
+// this process (one clock for latency). Reports delivered throughput, lost frames and end-to-end latency
+// percentiles. The relay's CPU and memory are measured from outside (Benchmarks/bench-relay.sh).
+import ArgumentParser
+import Foundation
+import MoQ
+import MoQWire
+import NIOConcurrencyHelpers
+import NIOCore
+import QUIC
+
+@main
+struct RelayBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "relay-bench", abstract: "Fan-out benchmark: 1 publisher, N subscribers, through a relay URL.")
+
+    @Option(help: "Relay URL (moqt://host:port/).") var relay: String
+    @Option(help: "Relay certificate SHA-256 (hex).") var fingerprint: String
+    @Option(help: "Subscriber sessions.") var subscribers = 100
+    @Option(help: "Payload bytes per frame.") var frameSize = 1024
+    @Option(help: "Frames per second.") var fps = 100
+    @Option(help: "Seconds of publishing.") var seconds = 10
+    @Option(help: "Label for the result line.") var label = "relay"
+
+    func run() async throws {
+        guard let pin = parseHex(fingerprint) else { throw ValidationError("--fingerprint must be hex") }
+        func configuration() -> MoQClient.Configuration {
+            MoQClient.Configuration(verification: .pinnedSHA256([pin]), versions: [.lite06],
+                                    session: MoQSessionConfiguration(announceInterest: nil))
+        }
+        let path = "bench/\(UInt32.random(in: 0...UInt32.max))"
+        let stats = FanOutStats(subscribers: subscribers, expectedFrames: fps * seconds)
+        let publisher = try await MoQClient.connect(url: relay, configuration: configuration())
+        var sessions: [MoQSession] = []
+        for _ in 0..<subscribers { sessions.append(try await MoQClient.connect(url: relay, configuration: configuration())) }
+        let ready = sessions
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await publisher.run() }
+            for session in ready { group.addTask { await session.run() } }
+            let broadcast = BroadcastProducer(path: path)
+            let track = broadcast.createTrack("data")
+            publisher.publish(broadcast)
+            try await Task.sleep(for: .milliseconds(500))  // the announcement reaches the relay
+            for (index, session) in ready.enumerated() {
+                group.addTask { await Self.consume(session.subscribe(broadcast: path, track: "data"), index, stats) }
+            }
+            try await Task.sleep(for: .seconds(1))  // subscriptions in place
+            try await publish(track)
+            try await Task.sleep(for: .seconds(2))  // stragglers
+            broadcast.finish()
+            for session in ready { session.close() }
+            publisher.close()
+            group.cancelAll()
+        }
+        stats.report(label: label, frameSize: frameSize, seconds: seconds)
+    }
+
+    /// `fps * seconds` frames, one group per second, stamped with the wall clock in microseconds.
+    func publish(_ track: TrackProducer) async throws {
+        let payload = ByteBuffer(repeating: 0x5a, count: frameSize)
+        let clock = ContinuousClock()
+        var next = clock.now
+        var group: GroupProducer?
+        for index in 0..<(fps * seconds) {
+            if index % fps == 0 {
+                group?.finish()
+                group = track.appendGroup()
+            }
+            group!.write(payload, timestamp: nowMicroseconds())
+            next += .nanoseconds(1_000_000_000 / fps)
+            try await clock.sleep(until: next)
+        }
+        group?.finish()
+    }
+
+    static func consume(_ subscription: MoQSubscription, _ index: Int, _ stats: FanOutStats) async {
+        do {
+            for try await group in subscription.track {
+                for try await frame in group {
+                    stats.received(subscriber: index, bytes: frame.payload.readableBytes, latency: nowMicroseconds() &- frame.timestamp)
+                }
+            }
+        } catch {}
+    }
+}
+
+func nowMicroseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
+}
+
+func parseHex(_ text: String) -> [UInt8]? {
+    let digits = Array(text)
+    guard digits.count.isMultiple(of: 2) else { return nil }
+    return stride(from: 0, to: digits.count, by: 2).compactMap { UInt8(String(digits[$0..<$0 + 2]), radix: 16) }
+}
+
+/// Per-subscriber counters and latency samples (microseconds), behind one lock.
+final class FanOutStats: Sendable {
+    private struct State {
+        var frames: [Int]
+        var bytes = 0
+        var latencies: [UInt64] = []
+    }
+
+    private let state: NIOLockedValueBox<State>
+    let expectedFrames: Int
+
+    init(subscribers: Int, expectedFrames: Int) {
+        state = NIOLockedValueBox(State(frames: Array(repeating: 0, count: subscribers)))
+        self.expectedFrames = expectedFrames
+        state.withLockedValue { $0.latencies.reserveCapacity(subscribers * expectedFrames) }
+    }
+
+    func received(subscriber: Int, bytes: Int, latency: UInt64) {
+        state.withLockedValue {
+            $0.frames[subscriber] += 1
+            $0.bytes += bytes
+            $0.latencies.append(latency)
+        }
+    }
+
+    func report(label: String, frameSize: Int, seconds: Int) {
+        let snapshot = state.withLockedValue { $0 }
+        let sorted = snapshot.latencies.sorted()
+        func percentile(_ p: Double) -> String {
+            guard !sorted.isEmpty else { return "nan" }
+            return String(format: "%.2f", Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000)
+        }
+        let expected = expectedFrames * snapshot.frames.count
+        let received = snapshot.frames.reduce(0, +)
+        print(
+            "RESULT label=\(label) subscribers=\(snapshot.frames.count) frame_size=\(frameSize) "
+                + "gbps=\(String(format: "%.4f", Double(snapshot.bytes) * 8 / Double(seconds) / 1e9)) "
+                + "bytes=\(snapshot.bytes) frames=\(received) lost=\(max(0, expected - received)) "
+                + "p50_ms=\(percentile(0.5)) p99_ms=\(percentile(0.99)) p999_ms=\(percentile(0.999))")
+    }
+}
