@@ -615,6 +615,7 @@ final class ConnectionCore {
     func acknowledged(_ id: Int64, bytes: Int) {
         guard let state = streams[id] else { return }
         state.send.acknowledge(bytes)
+        state.gate.release(bytes)
         // Hysteresis: a suspended writer resumes once half the buffer drained, not on every ACK.
         state.resumeWriters(limit: transport.streamSendBufferLimit / 2)
     }
@@ -623,7 +624,8 @@ final class ConnectionCore {
         guard let handle else { return 0 }
         let state = makeStream(id)
         streams[id] = state
-        handle.incoming(QUICStream(id: id, connection: handle, inbound: state.inbound))
+        handle.incoming(
+            QUICStream(id: id, connection: handle, inbound: state.inbound, gate: state.canSend ? state.gate : nil))
         return 0
     }
 
@@ -687,7 +689,9 @@ final class ConnectionCore {
                 loop.execute { loopBound.value.extendCredit(id, by: credit) }
             }
         }
-        return StreamState(id: id, inbound: inbound, canSend: !(!local && unidirectional))
+        return StreamState(
+            id: id, inbound: inbound, canSend: !(!local && unidirectional),
+            gate: StreamSendGate(limit: transport.streamSendBufferLimit))
     }
 
     private func extendCredit(_ id: Int64, by bytes: Int) {
@@ -720,35 +724,43 @@ final class ConnectionCore {
         }
         let state = makeStream(id)
         streams[id] = state
-        continuation.resume(returning: QUICStream(id: id, connection: handle, inbound: state.inbound))
+        continuation.resume(
+            returning: QUICStream(
+                id: id, connection: handle, inbound: state.inbound, gate: state.canSend ? state.gate : nil))
         return true
     }
 
-    func write(_ id: Int64, _ buffer: ByteBuffer, finish: Bool, continuation: CheckedContinuation<Void, any Error>) {
+    /// Queues bytes on a stream. With a continuation (the slow path) the writer waits while the stream is
+    /// over its send buffer limit; without one (the gate let the writer go on) errors surface through the
+    /// stream's gate on its next write.
+    func write(_ id: Int64, _ buffer: ByteBuffer, finish: Bool, continuation: CheckedContinuation<Void, any Error>?) {
         guard let state = streams[id] else {
-            continuation.resume(
+            continuation?.resume(
                 throwing: closeError.map { QUICStreamError.connectionClosed($0) } ?? QUICStreamError.locallyClosed)
             return
         }
         if let failure = state.writeFailure {
-            continuation.resume(throwing: failure)
+            continuation?.resume(throwing: failure)
             return
         }
         guard state.canSend else {
-            continuation.resume(throwing: QUICStreamError.wrongDirection)
+            continuation?.resume(throwing: QUICStreamError.wrongDirection)
             return
         }
         guard !state.send.finishRequested else {
-            continuation.resume(throwing: QUICStreamError.alreadyFinished)
+            continuation?.resume(throwing: QUICStreamError.alreadyFinished)
+            state.gate.fail(.alreadyFinished)
             return
         }
         state.send.append(buffer)
         if finish { state.send.finishRequested = true }
         if !state.blocked, !sendable.contains(id) { sendable.append(id) }
-        if state.send.bufferedBytes <= transport.streamSendBufferLimit {
-            continuation.resume()
-        } else {
-            state.writers.append(continuation)
+        if let continuation {
+            if state.send.bufferedBytes <= transport.streamSendBufferLimit {
+                continuation.resume()
+            } else {
+                state.writers.append(continuation)
+            }
         }
         endpoint.needsWrite(self)
     }
@@ -815,11 +827,14 @@ final class StreamState {
     var blocked = false
     var writeFailure: QUICStreamError?
     var writers: [CheckedContinuation<Void, any Error>] = []
+    /// Shared with the stream's handle: lets writers under the limit go on without a round trip.
+    let gate: StreamSendGate
 
-    init(id: Int64, inbound: StreamInbound?, canSend: Bool) {
+    init(id: Int64, inbound: StreamInbound?, canSend: Bool, gate: StreamSendGate) {
         self.id = id
         self.inbound = inbound
         self.canSend = canSend
+        self.gate = gate
     }
 
     func didSend(_ bytes: Int, allWithFin: Bool) {
@@ -836,6 +851,7 @@ final class StreamState {
 
     func failWriters(_ error: QUICStreamError) {
         if writeFailure == nil { writeFailure = error }
+        gate.fail(writeFailure!)
         let waiting = writers
         writers.removeAll()
         for writer in waiting { writer.resume(throwing: error) }

@@ -111,6 +111,12 @@ public final class QUICConnection: Sendable {
         }
     }
 
+    /// Queues bytes without waiting (the stream's gate said they fit).
+    func enqueue(stream id: Int64, _ buffer: ByteBuffer, finish: Bool) {
+        let core = self.core
+        eventLoop.execute { core.value.write(id, buffer, finish: finish, continuation: nil) }
+    }
+
     func reset(stream id: Int64, code: UInt64) {
         let core = self.core
         eventLoop.execute { core.value.resetStream(id, code: code) }

@@ -9,11 +9,13 @@ public final class QUICStream: Sendable {
     public let id: Int64
     public let connection: QUICConnection
     private let inbound: StreamInbound?
+    private let gate: StreamSendGate?
 
-    init(id: Int64, connection: QUICConnection, inbound: StreamInbound?) {
+    init(id: Int64, connection: QUICConnection, inbound: StreamInbound?, gate: StreamSendGate?) {
         self.id = id
         self.connection = connection
         self.inbound = inbound
+        self.gate = gate
     }
 
     public var isUnidirectional: Bool { id & 0x2 != 0 }
@@ -40,19 +42,27 @@ public final class QUICStream: Sendable {
         return all
     }
 
-    /// Queues bytes to send; suspends while the send buffer is over its limit.
+    /// Queues bytes to send; suspends only while the send buffer is over its limit.
     public func write(_ buffer: ByteBuffer) async throws {
-        try await connection.write(stream: id, buffer, finish: false)
+        try await write(buffer, finish: false)
     }
 
     /// Queues the last bytes and the FIN.
     public func write(_ buffer: ByteBuffer, finish: Bool) async throws {
-        try await connection.write(stream: id, buffer, finish: finish)
+        guard let gate else { throw QUICStreamError.wrongDirection }
+        switch gate.reserve(buffer.readableBytes) {
+        case .failed(let error):
+            throw error
+        case .fits:
+            connection.enqueue(stream: id, buffer, finish: finish)
+        case .overLimit:
+            try await connection.write(stream: id, buffer, finish: finish)
+        }
     }
 
     /// Ends the send side (FIN) after the bytes already queued.
     public func finish() async throws {
-        try await connection.write(stream: id, ByteBuffer(), finish: true)
+        try await write(ByteBuffer(), finish: true)
     }
 
     /// Abandons the send side: RESET_STREAM with an application error code.
