@@ -42,7 +42,8 @@ public final class Relay: Service, Sendable {
         let server = MoQServer(endpoint: endpoint, versions: configuration.versions, logger: configuration.logger) {
             [origin, configuration] in
             MoQSessionConfiguration(
-                publish: origin, consume: origin, hopID: configuration.hopID, logger: configuration.logger)
+                publish: origin, consume: origin, hopID: configuration.hopID, counters: self.metrics.traffic,
+                logger: configuration.logger)
         }
         await withDiscardingTaskGroup { group in
             group.addTask { await server.run { session in await self.track(session) } }

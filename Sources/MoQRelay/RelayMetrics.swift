@@ -1,3 +1,4 @@
+public import MoQ
 import NIOConcurrencyHelpers
 
 /// The relay's counters, exported on `/metrics` in the Prometheus text format.
@@ -8,6 +9,8 @@ public final class RelayMetrics: Sendable {
     }
 
     private let counters = NIOLockedValueBox(Counters())
+    /// Groups and bytes every session of the relay moved.
+    public let traffic = MoQSessionCounters()
 
     public init() {}
 
@@ -23,6 +26,7 @@ public final class RelayMetrics: Sendable {
     /// Prometheus exposition text; `broadcasts` comes from the origin at scrape time.
     public func render(broadcasts: Int) -> String {
         let snapshot = counters.withLockedValue { $0 }
+        let traffic = self.traffic.snapshot
         return """
             # HELP moq_relay_sessions moq-lite sessions open now.
             # TYPE moq_relay_sessions gauge
@@ -33,6 +37,24 @@ public final class RelayMetrics: Sendable {
             # HELP moq_relay_broadcasts Broadcasts announced in the relay's origin.
             # TYPE moq_relay_broadcasts gauge
             moq_relay_broadcasts \(broadcasts)
+            # HELP moq_relay_subscriptions_total SUBSCRIBEs served to downstream sessions.
+            # TYPE moq_relay_subscriptions_total counter
+            moq_relay_subscriptions_total \(traffic.subscriptionsServed)
+            # HELP moq_relay_groups_out_total Groups delivered whole to subscribers.
+            # TYPE moq_relay_groups_out_total counter
+            moq_relay_groups_out_total \(traffic.groupsOut)
+            # HELP moq_relay_bytes_out_total Frame payload bytes sent to subscribers.
+            # TYPE moq_relay_bytes_out_total counter
+            moq_relay_bytes_out_total \(traffic.bytesOut)
+            # HELP moq_relay_groups_dropped_total Groups reset toward a subscriber (fell behind, or upstream loss).
+            # TYPE moq_relay_groups_dropped_total counter
+            moq_relay_groups_dropped_total \(traffic.groupsDropped)
+            # HELP moq_relay_groups_in_total Groups received whole from publishers.
+            # TYPE moq_relay_groups_in_total counter
+            moq_relay_groups_in_total \(traffic.groupsIn)
+            # HELP moq_relay_bytes_in_total Frame payload bytes received from publishers.
+            # TYPE moq_relay_bytes_in_total counter
+            moq_relay_bytes_in_total \(traffic.bytesIn)
 
             """
     }

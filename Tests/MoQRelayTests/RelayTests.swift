@@ -64,7 +64,15 @@ struct RelayTests {
         #expect(try await httpGet(relay.http + "/announced/live") == "live/cam\n")
         let metrics = try await httpGet(relay.http + "/metrics")
         #expect(metrics.contains("moq_relay_broadcasts 1"))
-        #expect(metrics.contains("moq_relay_sessions_total"))
+        func metric(_ name: String) -> Int {
+            metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ")[1]) } ?? -1
+        }
+        #expect(metric("moq_relay_sessions_total") >= 51)
+        // 50 subscribers served (the relay's own upstream SUBSCRIBE is not served), 50 x 40 frames out.
+        #expect(metric("moq_relay_subscriptions_total") == 50)
+        #expect(metric("moq_relay_bytes_out_total") >= 50 * 40 * 1200)
+        #expect(metric("moq_relay_groups_in_total") > 0)
+        #expect(metric("moq_relay_bytes_in_total") < metric("moq_relay_bytes_out_total"), "fan-out: one copy in, many out")
     }
 
     @Test func lateJoinerStartsAtTheLiveEdge() async throws {

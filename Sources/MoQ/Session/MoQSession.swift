@@ -18,12 +18,15 @@ public struct MoQSessionConfiguration: Sendable {
     public var setupPath: String?
     /// How many groups of one subscription may be in flight to the peer before the oldest is dropped.
     public var maxGroupsInFlight: Int
+    /// Where traffic is counted (a relay shares one across its sessions).
+    public var counters: MoQSessionCounters
     public var logger: Logger
 
     public init(
         publish: Origin = Origin(), consume: Origin = Origin(), announceInterest: String? = "",
         hopID: UInt64 = UInt64.random(in: 1..<(1 << 52)), limits: WireLimits = .init(), setupPath: String? = nil,
-        maxGroupsInFlight: Int = 8, logger: Logger = Logger(label: "moq")
+        maxGroupsInFlight: Int = 8, counters: MoQSessionCounters = MoQSessionCounters(),
+        logger: Logger = Logger(label: "moq")
     ) {
         self.publish = publish
         self.consume = consume
@@ -32,6 +35,7 @@ public struct MoQSessionConfiguration: Sendable {
         self.limits = limits
         self.setupPath = setupPath
         self.maxGroupsInFlight = maxGroupsInFlight
+        self.counters = counters
         self.logger = logger
     }
 }

@@ -11,6 +11,7 @@ extension MoQSession {
     func serveSubscription(_ reader: inout StreamReader) async throws {
         let subscribe = try await reader.require(Subscribe.self)
         state.withLockedValue { $0.subscriptionsReceived += 1 }
+        configuration.counters.subscriptionServed()
         let stream = reader.stream
         guard let broadcast = configuration.publish.consume(subscribe.broadcast) else {
             stream.reset(code: StreamErrorCode.unroutable.rawValue)
@@ -98,6 +99,7 @@ extension MoQSession {
     ) async {
         guard served.begin(group.sequence, stream) else {
             stream.reset(code: StreamErrorCode.old.rawValue)
+            configuration.counters.groupDropped()
             return
         }
         defer { served.finished(group.sequence) }
@@ -114,12 +116,16 @@ extension MoQSession {
                 guard index >= frameStart else { continue }
                 try await stream.write(encoder.header(for: frame))
                 if frame.payload.readableBytes > 0 { try await stream.write(frame.payload) }
+                configuration.counters.bytesSent(frame.payload.readableBytes)
             }
             try await stream.finish()
+            configuration.counters.groupSent()
         } catch let error as MoQStreamError {
             stream.reset(code: error.code)
+            configuration.counters.groupDropped()
         } catch {
             stream.reset(code: StreamErrorCode.cancel.rawValue)
+            configuration.counters.groupDropped()
         }
     }
 

@@ -224,8 +224,12 @@ extension MoQSession {
         let group = track.createGroup(sequence: header.sequence)
         var decoder = FrameDecoder(version: version)
         do {
-            while let frame = try await decoder.next(&reader) { group.write(frame) }
+            while let frame = try await decoder.next(&reader) {
+                group.write(frame)
+                configuration.counters.bytesReceived(frame.payload.readableBytes)
+            }
             group.finish()
+            configuration.counters.groupReceived()
         } catch let error as MoQStreamError {
             group.abort(error)
         } catch {
