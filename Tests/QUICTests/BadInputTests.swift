@@ -107,3 +107,27 @@ struct BadInputTests {
         }
     }
 }
+
+/// A peer that ignores MAX_STREAMS is closed with STREAM_LIMIT_ERROR; the endpoint serves others on.
+@Suite(.timeLimit(.minutes(1)))
+struct StreamLimitViolationTests {
+    @Test func peerOpeningStreamsPastTheLimitIsClosedWithStreamLimitError() async throws {
+        var transport = QUICTransportConfiguration()
+        transport.maxIncomingBidirectionalStreams = 4
+        try await withEchoServer(transport: transport) { server in
+            let flood = try PeerProcess(
+                Repository.python,
+                [Repository.peer("aioquic_stream_flood.py"), "--port", "\(server.localAddress.port!)", "--streams", "40", "--insecure"])
+            #expect(try await flood.waitForExit(timeout: .seconds(30)) == 0, "\(flood.stderr.suffix(1500))")
+            let result = try #require(flood.events.first)
+            #expect(result["closed"] as? Bool == true)
+            #expect(result["error_code"] as? Int == 0x4, "STREAM_LIMIT_ERROR: \(result)")
+            // Another client still gets served.
+            let client = try await makeClient()
+            let connection = try await client.connect(host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned())
+            #expect(try await echoRoundTrip(connection, ByteBuffer(string: "after")) == ByteBuffer(string: "after"))
+            connection.close()
+            await client.close()
+        }
+    }
+}
