@@ -35,7 +35,7 @@ struct MoQBench: AsyncParsableCommand {
             throw ValidationError("unknown version \(self.version)")
         }
         if let relay {
-            guard let fingerprint, let pin = hex(fingerprint) else {
+            guard let fingerprint, let pin = AddressText.hexBytes(fingerprint) else {
                 throw ValidationError("--relay needs --fingerprint")
             }
             // Two configurations: each session needs its own origins and hop id.
@@ -59,16 +59,7 @@ struct MoQBench: AsyncParsableCommand {
         }
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
-                await server.run { session in
-                    guard ProcessInfo.processInfo.environment["MOQ_BENCH_DEBUG"] != nil,
-                        let transport = session.transport as? QUICTransport
-                    else { return }
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: .seconds(3))
-                        FileHandle.standardError.write(
-                            Data("server side: \(await transport.connection.diagnostics())\n".utf8))
-                    }
-                }
+                await server.run()
             }
             let configuration = MoQClient.Configuration(
                 verification: .pinnedSHA256([identity.fingerprintSHA256]), versions: [version])
@@ -111,10 +102,6 @@ struct MoQBench: AsyncParsableCommand {
         do {
             result = try await collect()
         } catch {
-            if let transport = subscriber.transport as? QUICTransport {
-                FileHandle.standardError.write(
-                    Data("subscriber connection: \(await transport.connection.diagnostics())\n".utf8))
-            }
             let closed = await subscriber.closed()
             FileHandle.standardError.write(
                 Data("benchmark failed: \(error); session closed with \(closed.code) \(closed.reason)\n".utf8))
@@ -148,16 +135,6 @@ struct MoQBench: AsyncParsableCommand {
                     return Stats(
                         latencies: latencies, seconds: Double(elapsed) / 1e9, allocations: allocations,
                         groupsDropped: groupsDropped)
-                }
-                group.addTask {
-                    guard ProcessInfo.processInfo.environment["MOQ_BENCH_DEBUG"] != nil,
-                        let transport = subscriber.transport as? QUICTransport
-                    else { return nil }
-                    while true {
-                        try await Task.sleep(for: .seconds(3))
-                        FileHandle.standardError.write(
-                            Data("client side: \(await transport.connection.diagnostics())\n".utf8))
-                    }
                 }
                 group.addTask {
                     do {
@@ -222,14 +199,3 @@ struct MoQBench: AsyncParsableCommand {
     }
 }
 
-func hex(_ text: String) -> [UInt8]? {
-    var bytes: [UInt8] = []
-    var index = text.startIndex
-    while index < text.endIndex {
-        let next = text.index(index, offsetBy: 2, limitedBy: text.endIndex) ?? text.endIndex
-        guard let byte = UInt8(text[index..<next], radix: 16) else { return nil }
-        bytes.append(byte)
-        index = next
-    }
-    return bytes
-}

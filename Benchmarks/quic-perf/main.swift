@@ -24,7 +24,7 @@ struct Server: AsyncParsableCommand {
     @OptionGroup var tuning: Tuning
 
     func run() async throws {
-        let (host, port) = try parseHostPort(listen)
+        let (host, port) = try AddressText.hostPort(listen)
         let identity = try QUICServerIdentity.generateSelfSigned(names: ["localhost", "127.0.0.1"])
         let endpoint = try await QUICEndpoint.bind(
             host: host, port: port,
@@ -59,7 +59,7 @@ struct Client: AsyncParsableCommand {
     @OptionGroup var tuning: Tuning
 
     func run() async throws {
-        let (host, port) = try parseHostPort(connect)
+        let (host, port) = try AddressText.hostPort(connect)
         let endpoint = try await QUICEndpoint.bind(host: "127.0.0.1", port: 0)
         let connection = try await endpoint.connect(
             host: host, port: port,
@@ -126,12 +126,6 @@ func processCPUSeconds() -> Double {
         + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
-func parseHostPort(_ text: String) throws -> (String, Int) {
-    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else {
-        throw ValidationError("expected HOST:PORT, got \(text)")
-    }
-    return (String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
-}
 
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }

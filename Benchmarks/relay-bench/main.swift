@@ -23,7 +23,7 @@ struct RelayBench: AsyncParsableCommand {
     @Option(help: "Label for the result line.") var label = "relay"
 
     func run() async throws {
-        guard let pin = parseHex(fingerprint) else { throw ValidationError("--fingerprint must be hex") }
+        guard let pin = AddressText.hexBytes(fingerprint) else { throw ValidationError("--fingerprint must be hex") }
         func configuration() -> MoQClient.Configuration {
             MoQClient.Configuration(verification: .pinnedSHA256([pin]), versions: [.lite06],
                                     session: MoQSessionConfiguration(announceInterest: nil))
@@ -90,11 +90,6 @@ func nowMicroseconds() -> UInt64 {
     return UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
 }
 
-func parseHex(_ text: String) -> [UInt8]? {
-    let digits = Array(text)
-    guard digits.count.isMultiple(of: 2) else { return nil }
-    return stride(from: 0, to: digits.count, by: 2).compactMap { UInt8(String(digits[$0..<$0 + 2]), radix: 16) }
-}
 
 /// Per-subscriber counters and latency samples (microseconds), behind one lock.
 final class FanOutStats: Sendable {

@@ -259,7 +259,7 @@ final class ConnectionCore {
         case NGTCP2_ERR_DRAINING:
             enterDraining()
         case NGTCP2_ERR_DROP_CONN:
-            terminate(QUICConnectionError(kind: .local, reason: "connection dropped"), sendClose: false)
+            terminate(QUICConnectionError(kind: .local, reason: "connection dropped"))
         case NGTCP2_ERR_RETRY, NGTCP2_ERR_DISCARD_PKT:
             break
         case NGTCP2_ERR_CRYPTO:
@@ -307,9 +307,9 @@ final class ConnectionCore {
         if rv != 0 {
             switch rv {
             case NGTCP2_ERR_IDLE_CLOSE:
-                terminate(QUICConnectionError(kind: .idleTimeout), sendClose: false)
+                terminate(QUICConnectionError(kind: .idleTimeout))
             case NGTCP2_ERR_HANDSHAKE_TIMEOUT:
-                terminate(QUICConnectionError(kind: .handshakeTimeout), sendClose: false)
+                terminate(QUICConnectionError(kind: .handshakeTimeout))
             default:
                 handleLibraryError(rv)
             }
@@ -492,7 +492,7 @@ final class ConnectionCore {
     }
 
     /// Ends the connection without a CONNECTION_CLOSE (idle timeout, handshake timeout, drop).
-    private func terminate(_ error: QUICConnectionError, sendClose: Bool) {
+    private func terminate(_ error: QUICConnectionError) {
         guard phase != .closed else { return }
         phase = .closed
         notifyClosed(error)
@@ -733,7 +733,10 @@ final class ConnectionCore {
     /// Queues bytes on a stream. With a continuation (the slow path) the writer waits while the stream is
     /// over its send buffer limit; without one (the gate let the writer go on) errors surface through the
     /// stream's gate on its next write.
-    func write(_ id: Int64, _ buffer: ByteBuffer, finish: Bool, continuation: CheckedContinuation<Void, any Error>?) {
+    func write(
+        _ id: Int64, _ buffer: ByteBuffer, then second: ByteBuffer? = nil, finish: Bool,
+        continuation: CheckedContinuation<Void, any Error>?
+    ) {
         guard let state = streams[id] else {
             continuation?.resume(
                 throwing: closeError.map { QUICStreamError.connectionClosed($0) } ?? QUICStreamError.locallyClosed)
@@ -753,6 +756,7 @@ final class ConnectionCore {
             return
         }
         state.send.append(buffer)
+        if let second { state.send.append(second) }
         if finish { state.send.finishRequested = true }
         if !state.blocked, !sendable.contains(id) { sendable.append(id) }
         if let continuation {
@@ -786,18 +790,6 @@ final class ConnectionCore {
         if pendingDatagrams.count >= transport.datagramSendQueueLimit { pendingDatagrams.removeFirst() }
         pendingDatagrams.append(buffer)
         endpoint.needsWrite(self)
-    }
-
-    /// Stream and flow-control state, for diagnosing stalls.
-    var diagnostics: String {
-        guard let conn else { return "no connection" }
-        let blocked = streams.values.filter(\.blocked).count
-        let buffered = streams.values.reduce(0) { $0 + $1.send.bufferedBytes }
-        return
-            "phase=\(phase) streams=\(streams.count) sendable=\(sendable.count) blocked=\(blocked) buffered=\(buffered) "
-            + "openWaiters=\(openWaiters.count) uniLeft=\(ngtcp2_conn_get_streams_uni_left(conn)) "
-            + "bidiLeft=\(ngtcp2_conn_get_streams_bidi_left(conn)) maxDataLeft=\(ngtcp2_conn_get_max_data_left(conn)) "
-            + "readersToWake=\(readersToWake.count)"
     }
 
     var pathStatistics: QUICPathStatistics {

@@ -295,7 +295,7 @@ final class EndpointCore: ChannelInboundHandler {
         closing = true
         acceptor?.finish()
         for core in connections.values {
-            core.handle?.closeOnLoop(code: code, reason: reason) ?? core.close(code: code, reason: reason)
+            core.close(code: code, reason: reason)
         }
         closePromise = promise
         if connections.isEmpty {

@@ -55,12 +55,6 @@ public final class QUICConnection: Sendable {
         eventLoop.execute { core.value.sendDatagram(payload) }
     }
 
-    /// A one-line summary of streams and flow control (for logs when something stalls).
-    public func diagnostics() async -> String {
-        let core = self.core
-        return (try? await eventLoop.submit { core.value.diagnostics }.get()) ?? "closed"
-    }
-
     /// Round-trip time and congestion state of the current path (for PROBE reports and metrics).
     public func pathStatistics() async -> QUICPathStatistics {
         let core = self.core
@@ -86,8 +80,6 @@ public final class QUICConnection: Sendable {
 
     // MARK: loop side
 
-    func closeOnLoop(code: UInt64, reason: String) { core.value.close(code: code, reason: reason) }
-
     func incoming(_ stream: QUICStream) { streamSink.yield(stream) }
 
     func incomingDatagram(_ bytes: UnsafeRawBufferPointer) {
@@ -104,17 +96,19 @@ public final class QUICConnection: Sendable {
 
     // MARK: stream operations, on behalf of QUICStream
 
-    func write(stream id: Int64, _ buffer: ByteBuffer, finish: Bool) async throws {
+    func write(stream id: Int64, _ buffer: ByteBuffer, then second: ByteBuffer?, finish: Bool) async throws {
         let core = self.core
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            eventLoop.execute { core.value.write(id, buffer, finish: finish, continuation: continuation) }
+            eventLoop.execute {
+                core.value.write(id, buffer, then: second, finish: finish, continuation: continuation)
+            }
         }
     }
 
     /// Queues bytes without waiting (the stream's gate said they fit).
-    func enqueue(stream id: Int64, _ buffer: ByteBuffer, finish: Bool) {
+    func enqueue(stream id: Int64, _ buffer: ByteBuffer, then second: ByteBuffer?, finish: Bool) {
         let core = self.core
-        eventLoop.execute { core.value.write(id, buffer, finish: finish, continuation: nil) }
+        eventLoop.execute { core.value.write(id, buffer, then: second, finish: finish, continuation: nil) }
     }
 
     func reset(stream id: Int64, code: UInt64) {

@@ -49,14 +49,20 @@ public final class QUICStream: Sendable {
 
     /// Queues the last bytes and the FIN.
     public func write(_ buffer: ByteBuffer, finish: Bool) async throws {
+        try await write(buffer, then: nil, finish: finish)
+    }
+
+    /// Queues two buffers back to back in one step (a frame header and its payload: one hop to the
+    /// event loop, and the payload is never copied behind the header).
+    public func write(_ first: ByteBuffer, then second: ByteBuffer?, finish: Bool = false) async throws {
         guard let gate else { throw QUICStreamError.wrongDirection }
-        switch gate.reserve(buffer.readableBytes) {
+        switch gate.reserve(first.readableBytes + (second?.readableBytes ?? 0)) {
         case .failed(let error):
             throw error
         case .fits:
-            connection.enqueue(stream: id, buffer, finish: finish)
+            connection.enqueue(stream: id, first, then: second, finish: finish)
         case .overLimit:
-            try await connection.write(stream: id, buffer, finish: finish)
+            try await connection.write(stream: id, first, then: second, finish: finish)
         }
     }
 

@@ -51,8 +51,8 @@ struct MoQRelayCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "moq-relay")
         logger.logLevel = Logger.Level(rawValue: logLevel)!
-        let (host, port) = try parseHostPort(listen, option: "--listen")
-        let (httpHost, httpPort) = try parseHostPort(httpListen, option: "--http-listen")
+        let (host, port) = try AddressText.hostPort(listen)
+        let (httpHost, httpPort) = try AddressText.hostPort(httpListen)
         let identity: QUICServerIdentity
         if let certificateFile, let keyFile {
             identity = try QUICServerIdentity.load(certificateFile: certificateFile, keyFile: keyFile)
@@ -77,9 +77,3 @@ struct MoQRelayCommand: AsyncParsableCommand {
 /// `MOQ_<NAME>` from the environment.
 func environment(_ name: String) -> String? { ProcessInfo.processInfo.environment["MOQ_" + name] }
 
-func parseHostPort(_ text: String, option: String) throws -> (String, Int) {
-    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-        throw ValidationError("\(option) expects HOST:PORT, got \(text)")
-    }
-    return (String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
-}

@@ -130,13 +130,7 @@ func freeTCPPort() throws -> Int {
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct VersionTranslationTests {
     func client(_ relay: RelayTests.RunningRelay, _ version: MoQVersion) -> MoQClient.Configuration {
-        var pin: [UInt8] = []
-        var index = relay.pin.startIndex
-        while index < relay.pin.endIndex {
-            let next = relay.pin.index(index, offsetBy: 2)
-            pin.append(UInt8(relay.pin[index..<next], radix: 16)!)
-            index = next
-        }
+        let pin = hexBytes(relay.pin)!
         return MoQClient.Configuration(verification: .pinnedSHA256([pin]), versions: [version])
     }
 
@@ -219,13 +213,7 @@ struct SlowSubscriberTests {
         _ = try await publisher.waitForEvent { $0["event"] as? String == "announced" }
 
         // The stalled subscriber: a raw QUIC session that subscribes, then never reads a group stream.
-        var pin: [UInt8] = []
-        var index = relay.pin.startIndex
-        while index < relay.pin.endIndex {
-            let next = relay.pin.index(index, offsetBy: 2)
-            pin.append(UInt8(relay.pin[index..<next], radix: 16)!)
-            index = next
-        }
+        let pin = hexBytes(relay.pin)!
         let endpoint = try await QUICEndpoint.bind(host: "127.0.0.1", port: 0)
         var small = QUICTransportConfiguration()
         small.streamReceiveWindow = 16 * 1024

@@ -54,7 +54,9 @@ public func echo(_ path: String, of session: MoQSession, into echoes: Origin) as
 }
 
 /// Publishes `sent` as broadcast `path`, reading each group back from `echo/<path>`; returns the echoed frames by group.
-public func roundTrip(_ sent: [[ByteBuffer]], as path: String, on session: MoQSession) async throws -> [UInt64: [ByteBuffer]] {
+public func roundTrip(_ sent: [[ByteBuffer]], as path: String, on session: MoQSession) async throws -> [UInt64:
+    [ByteBuffer]]
+{
     // Announce the broadcast (still empty): the server subscribes and republishes it as echo/<path>.
     let broadcast = BroadcastProducer(path: path)
     let track = broadcast.createTrack(trackName)
@@ -85,4 +87,3 @@ public func roundTrip(_ sent: [[ByteBuffer]], as path: String, on session: MoQSe
 public struct EchoEnded: Error, CustomStringConvertible {
     public var description: String { "the echo track ended early" }
 }
-

@@ -35,7 +35,7 @@ extension Broadcast {
         var intervalMs = 100
 
         func run() async throws {
-            let (host, port) = try parseHostPort(listen)
+            let (host, port) = try AddressText.hostPort(listen)
             let identity = try QUICServerIdentity.generateSelfSigned(names: ["localhost", "127.0.0.1", "::1"])
             let endpoint = try await QUICEndpoint.bind(
                 host: host, port: port, server: QUICServerConfiguration(alpn: MoQServer.alpn(), identity: identity))

@@ -32,7 +32,7 @@ extension NativeQUIC {
         var listen = "127.0.0.1:4469"
 
         func run() async throws {
-            let (host, port) = try parseHostPort(listen)
+            let (host, port) = try AddressText.hostPort(listen)
             let identity = try QUICServerIdentity.generateSelfSigned(names: ["localhost", "127.0.0.1", "::1"])
             // The ALPN list is the moq-lite versions we speak, newest first: the handshake picks the version.
             let endpoint = try await QUICEndpoint.bind(

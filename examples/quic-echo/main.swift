@@ -35,7 +35,7 @@ struct QUICEcho: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "quic-echo")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        let (host, port) = try parseHostPort(listen)
+        let (host, port) = try AddressText.hostPort(listen)
         let identity: QUICServerIdentity
         if let tlsCert, let tlsKey {
             identity = try QUICServerIdentity.load(certificateFile: tlsCert, keyFile: tlsKey)
@@ -57,11 +57,3 @@ struct QUICEcho: AsyncParsableCommand {
     }
 }
 
-func parseHostPort(_ text: String) throws -> (String, Int) {
-    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else {
-        throw ValidationError("expected HOST:PORT, got \(text)")
-    }
-    var host = String(text[..<colon])
-    if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-    return (host, port)
-}

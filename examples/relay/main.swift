@@ -23,7 +23,7 @@ struct EmbeddedRelay: AsyncParsableCommand {
     var listen = "127.0.0.1:4443"
 
     func run() async throws {
-        let (host, port) = try parseHostPort(listen)
+        let (host, port) = try AddressText.hostPort(listen)
         let identity = try QUICServerIdentity.generateSelfSigned(names: ["localhost", "127.0.0.1"])
         let relay = try await Relay(configuration: RelayConfiguration(host: host, port: port, identity: identity))
         say("relay listening on moqt://\(relay.listenAddress)/")

@@ -36,7 +36,7 @@ struct InteropClient: AsyncParsableCommand {
         guard [fingerprint != nil, insecure, ca != nil].filter({ $0 }).count <= 1 else {
             throw ValidationError("use at most one of --fingerprint, --insecure, --ca")
         }
-        if let fingerprint, parseHex(fingerprint)?.count != 32 {
+        if let fingerprint, AddressText.hexBytes(fingerprint)?.count != 32 {
             throw ValidationError("--fingerprint must be 64 hex digits")
         }
     }
@@ -83,7 +83,7 @@ struct InteropClient: AsyncParsableCommand {
     }
 
     private var verification: QUICPeerVerification {
-        if let fingerprint, let pin = parseHex(fingerprint) { return .pinnedSHA256([pin]) }
+        if let fingerprint, let pin = AddressText.hexBytes(fingerprint) { return .pinnedSHA256([pin]) }
         if insecure { return .insecureNoVerification }
         if let ca { return .certificateAuthorities(pemFile: ca) }
         return .systemRoots

@@ -30,7 +30,7 @@ struct InteropServer: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (host, port) = try parseHostPort(listen)
+        let (host, port) = try AddressText.hostPort(listen)
         let versions = version.map { [$0.version] } ?? MoQVersion.serverPreference
         let identity = try QUICServerIdentity.generateSelfSigned(names: ["localhost", "127.0.0.1", "::1"])
         let endpoint = try await QUICEndpoint.bind(

@@ -1,6 +1,6 @@
 import Logging
-import NIOCore
 public import MoQWire
+import NIOCore
 public import QUIC
 
 /// Opens moq-lite sessions to servers and relays.
@@ -54,11 +54,11 @@ public enum MoQClient {
         let connection: QUICConnection
         do {
             connection = try await endpoint.connect(
-            host: url.host, port: url.port,
-            configuration: QUICClientConfiguration(
-                alpn: configuration.versions.map(\.alpn), serverName: url.host,
-                verification: configuration.verification,
-                transport: configuration.transport))
+                host: url.host, port: url.port,
+                configuration: QUICClientConfiguration(
+                    alpn: configuration.versions.map(\.alpn), serverName: url.host,
+                    verification: configuration.verification,
+                    transport: configuration.transport))
         } catch {
             if ownsEndpoint { await endpoint.close() }
             throw error
@@ -88,11 +88,12 @@ public enum MoQClient {
                 await session.run()
                 return nil
             }
-            defer { session.close() }
-            let result = try await body(session)
-            session.close()
-            group.cancelAll()
-            return result
+            // Closing the session ends `run()`, so the group finishes either way.
+            defer {
+                session.close()
+                group.cancelAll()
+            }
+            return try await body(session)
         }
     }
 }

@@ -114,8 +114,7 @@ extension MoQSession {
             for try await frame in group {
                 defer { index += 1 }
                 guard index >= frameStart else { continue }
-                try await stream.write(encoder.header(for: frame))
-                if frame.payload.readableBytes > 0 { try await stream.write(frame.payload) }
+                try await stream.write(encoder.header(for: frame), then: frame.payload)
                 configuration.counters.bytesSent(frame.payload.readableBytes)
             }
             try await stream.finish()

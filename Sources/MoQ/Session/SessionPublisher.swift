@@ -159,7 +159,7 @@ extension MoQSession {
             defer { index += 1 }
             guard index >= fetch.startFrame else { continue }
             if let end = fetch.endFrame, index >= end { break }
-            try await reader.stream.write(encoder.encode(frame))
+            try await reader.stream.write(encoder.header(for: frame), then: frame.payload)
         }
         try await reader.stream.finish()
     }
@@ -241,17 +241,7 @@ struct FrameEncoder {
 
     init(version: MoQVersion) { self.version = version }
 
-    mutating func encode(_ frame: Frame) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        let delta = Int64(bitPattern: frame.timestamp &- previous)
-        previous = frame.timestamp
-        FrameHeader(timestampDelta: delta, size: UInt64(frame.payload.readableBytes)).encode(
-            into: &buffer, version: version)
-        buffer.writeImmutableBuffer(frame.payload)
-        return buffer
-    }
-
-    /// The header only, for writing a large payload without copying it into the header's buffer.
+    /// The frame's header; the payload follows it on the stream as its own buffer, never copied.
     mutating func header(for frame: Frame) -> ByteBuffer {
         var buffer = ByteBuffer()
         let delta = Int64(bitPattern: frame.timestamp &- previous)

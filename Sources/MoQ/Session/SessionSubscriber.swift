@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import MoQWire
 import NIOConcurrencyHelpers
 import NIOCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What a subscriber asks of a track.
 public struct SubscribeOptions: Sendable, Equatable {

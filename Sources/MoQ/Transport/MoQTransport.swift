@@ -24,6 +24,8 @@ public protocol MoQTransportStream: Sendable {
     /// Next chunk, nil at FIN; throws `MoQStreamError` when the peer reset the stream.
     func read() async throws -> ByteBuffer?
     func write(_ buffer: ByteBuffer) async throws
+    /// Two buffers back to back in one step (a frame header and its payload), without copying either.
+    func write(_ first: ByteBuffer, then second: ByteBuffer) async throws
     func finish() async throws
     func reset(code: UInt64)
     func stopSending(code: UInt64)

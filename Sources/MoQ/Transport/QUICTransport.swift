@@ -69,6 +69,9 @@ struct QUICTransportStream: MoQTransportStream {
     }
 
     func write(_ buffer: ByteBuffer) async throws { try await stream.write(buffer) }
+    func write(_ first: ByteBuffer, then second: ByteBuffer) async throws {
+        try await stream.write(first, then: second)
+    }
     func finish() async throws { try await stream.finish() }
     func reset(code: UInt64) { stream.reset(code: StreamErrorCode.toWire(code)) }
     func stopSending(code: UInt64) { stream.stopSending(code: StreamErrorCode.toWire(code)) }
