@@ -77,7 +77,8 @@ let package = Package(
         .executableTarget(
             name: "moq-interop",
             dependencies: [
-                "MoQ", "MoQWire", "QUIC", "ExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "MoQ", "MoQWire", "QUIC", "ExampleSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "interop/moq-interop",
             swiftSettings: strictSwift
@@ -86,7 +87,8 @@ let package = Package(
         .executableTarget(
             name: "echo",
             dependencies: [
-                "MoQ", "MoQWire", "QUIC", "ExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "MoQ", "MoQWire", "QUIC", "ExampleSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "examples/echo",
             swiftSettings: strictSwift
@@ -94,7 +96,8 @@ let package = Package(
         .executableTarget(
             name: "native-quic",
             dependencies: [
-                "MoQ", "MoQWire", "QUIC", "ExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "MoQ", "MoQWire", "QUIC", "ExampleSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "examples/native-quic",
             swiftSettings: strictSwift
@@ -102,7 +105,8 @@ let package = Package(
         .executableTarget(
             name: "broadcast",
             dependencies: [
-                "MoQ", "MoQWire", "QUIC", "ExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "MoQ", "MoQWire", "QUIC", "ExampleSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "examples/broadcast",
             swiftSettings: strictSwift
@@ -141,6 +145,7 @@ let package = Package(
                 "MoQ", "MoQWire", "QUIC",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSwift
         ),
@@ -207,7 +212,9 @@ let package = Package(
         ),
         .testTarget(
             name: "MoQRelayTests",
-            dependencies: ["MoQRelay", "MoQ", "MoQWire", "QUIC", "TestSupport", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "MoQRelay", "MoQ", "MoQWire", "QUIC", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strictSwift
         ),
         // Fan-out benchmark for `just bench-relay`: 1 publisher, N subscriber sessions through a relay URL.

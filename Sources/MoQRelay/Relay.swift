@@ -1,10 +1,10 @@
+import Logging
 public import MoQ
 import MoQWire
 import NIOConcurrencyHelpers
 import NIOCore
 public import QUIC
 public import ServiceLifecycle
-import Logging
 
 /// A moq-lite relay node: every session publishes into and consumes from one origin, so a broadcast
 /// announced by any peer is offered to all others (split horizon: never back to the peer it came from)
@@ -18,10 +18,14 @@ public final class Relay: Service, Sendable {
     public let endpoint: QUICEndpoint
     public let metrics = RelayMetrics()
     private let sessions = NIOLockedValueBox<[ObjectIdentifier: MoQSession]>([:])
+    /// Broadcasts of lost publishers, for `run()` to end when their linger is over.
+    private let lost: AsyncStream<LingeringBroadcast>
+    private let lostSink: AsyncStream<LingeringBroadcast>.Continuation
 
     /// Binds the UDP socket (so the address is known before `run`).
     public init(configuration: RelayConfiguration) async throws {
         self.configuration = configuration
+        (lost, lostSink) = AsyncStream.makeStream(of: LingeringBroadcast.self)
         endpoint = try await QUICEndpoint.bind(
             host: configuration.host, port: configuration.port,
             server: QUICServerConfiguration(
@@ -40,16 +44,25 @@ public final class Relay: Service, Sendable {
     /// Serves until graceful shutdown (SIGTERM in a `ServiceGroup`), then drains.
     public func run() async throws {
         let server = MoQServer(endpoint: endpoint, versions: configuration.versions, logger: configuration.logger) {
-            [origin, configuration] in
+            [origin, configuration, metrics, lostSink] in
             MoQSessionConfiguration(
-                publish: origin, consume: origin, hopID: configuration.hopID, counters: self.metrics.traffic,
+                publish: origin, consume: origin, hopID: configuration.hopID, counters: metrics.traffic,
+                admission: { path in
+                    let decision = configuration.auth.admit(path)
+                    if case .refused = decision { metrics.sessionRefused() }
+                    return decision
+                },
+                onPublisherLost: { broadcasts in broadcasts.forEach { lostSink.yield($0) } },
+                unusedTrackLinger: configuration.subscriberLinger,
                 logger: configuration.logger)
         }
         await withDiscardingTaskGroup { group in
             group.addTask { await server.run { session in await self.track(session) } }
+            group.addTask { await self.endLingeringBroadcasts() }
             // Returns when graceful shutdown starts (or throws when the task is cancelled: close at once).
             let graceful = (try? await gracefulShutdown()) != nil
             await drain(graceful: graceful)
+            group.cancelAll()  // lingering broadcasts end now
         }
     }
 
@@ -61,6 +74,18 @@ public final class Relay: Service, Sendable {
         _ = await session.closed()
         sessions.withLockedValue { _ = $0.removeValue(forKey: id) }
         metrics.sessionEnded()
+    }
+
+    /// Ends each lost publisher's broadcast when its linger is over, unless the publisher came back.
+    private func endLingeringBroadcasts() async {
+        await withDiscardingTaskGroup { group in
+            for await lingering in lost {
+                group.addTask { [origin, configuration] in
+                    try? await Task.sleep(for: configuration.publisherLinger)
+                    origin.endLingering(lingering)
+                }
+            }
+        }
     }
 
     public var sessionCount: Int { sessions.withLockedValue { $0.count } }
@@ -77,5 +102,6 @@ public final class Relay: Service, Sendable {
             while sessionCount > 0, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
         }
         await endpoint.close(code: 0, reason: "relay shutting down")
+        lostSink.finish()
     }
 }

@@ -15,13 +15,20 @@ public struct RelayConfiguration: Sendable {
     /// How long sessions get to leave after GOAWAY before the endpoint closes.
     public var drainTime: Duration
     public var transport: QUICTransportConfiguration
+    /// How long a lost publisher's broadcasts stay announced (tracks open) for it to come back.
+    public var publisherLinger: Duration
+    /// How long an upstream subscription stays once its last downstream subscriber left.
+    public var subscriberLinger: Duration
+    /// Who may publish and subscribe what (default: everything is public).
+    public var auth: RelayAuth
     public var logger: Logger
 
     public init(
         host: String = "127.0.0.1", port: Int = 4443, identity: QUICServerIdentity,
         versions: [MoQVersion] = MoQVersion.serverPreference, hopID: UInt64 = UInt64.random(in: 1..<(1 << 52)),
         drainTime: Duration = .seconds(2), transport: QUICTransportConfiguration = .init(),
-        logger: Logger = Logger(label: "moq-relay")
+        publisherLinger: Duration = .seconds(5), subscriberLinger: Duration = .seconds(2),
+        auth: RelayAuth = RelayAuth(), logger: Logger = Logger(label: "moq-relay")
     ) {
         self.host = host
         self.port = port
@@ -30,6 +37,9 @@ public struct RelayConfiguration: Sendable {
         self.hopID = hopID
         self.drainTime = drainTime
         self.transport = transport
+        self.publisherLinger = publisherLinger
+        self.subscriberLinger = subscriberLinger
+        self.auth = auth
         self.logger = logger
     }
 }

@@ -6,6 +6,7 @@ public final class RelayMetrics: Sendable {
     private struct Counters {
         var sessions = 0
         var sessionsTotal = 0
+        var sessionsRefused = 0
     }
 
     private let counters = NIOLockedValueBox(Counters())
@@ -23,8 +24,10 @@ public final class RelayMetrics: Sendable {
 
     func sessionEnded() { counters.withLockedValue { $0.sessions -= 1 } }
 
+    func sessionRefused() { counters.withLockedValue { $0.sessionsRefused += 1 } }
+
     /// Prometheus exposition text; `broadcasts` comes from the origin at scrape time.
-    public func render(broadcasts: Int) -> String {
+    public func render(broadcasts: Int, lingering: Int = 0) -> String {
         let snapshot = counters.withLockedValue { $0 }
         let traffic = self.traffic.snapshot
         return """
@@ -34,9 +37,15 @@ public final class RelayMetrics: Sendable {
             # HELP moq_relay_sessions_total moq-lite sessions accepted since start.
             # TYPE moq_relay_sessions_total counter
             moq_relay_sessions_total \(snapshot.sessionsTotal)
+            # HELP moq_relay_sessions_refused_total Sessions closed as unauthorized (bad, expired or missing token).
+            # TYPE moq_relay_sessions_refused_total counter
+            moq_relay_sessions_refused_total \(snapshot.sessionsRefused)
             # HELP moq_relay_broadcasts Broadcasts announced in the relay's origin.
             # TYPE moq_relay_broadcasts gauge
             moq_relay_broadcasts \(broadcasts)
+            # HELP moq_relay_broadcasts_lingering Broadcasts of lost publishers kept announced for them to return.
+            # TYPE moq_relay_broadcasts_lingering gauge
+            moq_relay_broadcasts_lingering \(lingering)
             # HELP moq_relay_subscriptions_total SUBSCRIBEs served to downstream sessions.
             # TYPE moq_relay_subscriptions_total counter
             moq_relay_subscriptions_total \(traffic.subscriptionsServed)

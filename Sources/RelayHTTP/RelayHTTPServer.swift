@@ -16,14 +16,19 @@ public enum RelayHTTPServer {
         router.get("metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: relay.metrics.render(broadcasts: relay.origin.announced().count))))
+                body: ResponseBody(
+                    byteBuffer: ByteBuffer(
+                        string: relay.metrics.render(
+                            broadcasts: relay.origin.announced().count, lingering: relay.origin.lingeringPaths.count))))
         }
         router.get("announced") { _, _ in listing(relay, prefix: "") }
         router.get("announced/**") { _, context in
             listing(relay, prefix: context.parameters.getCatchAll().joined(separator: "/"))
         }
         router.get("fetch/**") { request, context in
-            try await fetch(relay, path: context.parameters.getCatchAll(), group: request.uri.queryParameters.get("group", as: UInt64.self))
+            try await fetch(
+                relay, path: context.parameters.getCatchAll(),
+                group: request.uri.queryParameters.get("group", as: UInt64.self))
         }
         return Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "moq-relay"),

@@ -9,50 +9,30 @@ import Testing
 /// The `moq-relay` executable with reference (moq-rs) publishers and subscribers over raw QUIC.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct RelayTests {
-    /// A running `moq-relay` on ephemeral loopback ports.
-    struct RunningRelay {
-        let process: PeerProcess
-        let url: String
-        let pin: String
-        let http: String
-
-        static func start() async throws -> RunningRelay {
-            let httpPort = try freeTCPPort()
-            let binary = try Repository.product("moq-relay")
-            let process = try PeerProcess(
-                binary, ["--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:\(httpPort)", "--log-level", "warning"],
-                name: "moq-relay")
-            let listening = try await process.waitForLine(prefix: "moq-relay listening on ")
-            let url = String(listening.split(separator: " ")[3])
-            let pin = String(try await process.waitForLine(prefix: "certificate sha256 ").split(separator: " ")[2])
-            return RunningRelay(process: process, url: url, pin: pin, http: "http://127.0.0.1:\(httpPort)")
-        }
-
-        func reference(_ command: String, _ arguments: [String]) throws -> PeerProcess {
-            try PeerProcess(
-                Repository.python, [Repository.peer("moq_ref.py"), command, "--url", url, "--fingerprint", pin] + arguments,
-                name: "moq_ref \(command)")
-        }
-    }
-
     @Test func fiftySubscribersReceiveEveryFrameByteExactAndHTTPWorks() async throws {
         let relay = try await RunningRelay.start()
         defer { relay.process.terminate() }
         let publisher = try relay.reference(
             "publish",
-            ["--broadcast", "live/cam", "--track", "video", "--groups", "400", "--frames-per-group", "5", "--interval-ms", "20",
-             "--frame-size", "1200", "--timeout", "120"])
+            [
+                "--broadcast", "live/cam", "--track", "video", "--groups", "400", "--frames-per-group", "5",
+                "--interval-ms", "20",
+                "--frame-size", "1200", "--timeout", "120",
+            ])
         defer { publisher.terminate() }
         _ = try await publisher.waitForEvent { $0["event"] as? String == "announced" }
 
         var subscribers: [PeerProcess] = []
         defer { subscribers.forEach { $0.terminate() } }
         for _ in 0..<50 {
-            subscribers.append(try relay.reference(
-                "subscribe", ["--broadcast", "live/cam", "--track", "video", "--count", "40", "--timeout", "100"]))
+            subscribers.append(
+                try relay.reference(
+                    "subscribe", ["--broadcast", "live/cam", "--track", "video", "--count", "40", "--timeout", "100"]))
         }
         for subscriber in subscribers {
-            #expect(try await subscriber.waitForExit(timeout: .seconds(110)) == 0, "\(subscriber.lines.suffix(3)) \(subscriber.stderr.suffix(800))")
+            #expect(
+                try await subscriber.waitForExit(timeout: .seconds(110)) == 0,
+                "\(subscriber.lines.suffix(3)) \(subscriber.stderr.suffix(800))")
             let frames = subscriber.events.filter { $0["event"] as? String == "frame" }
             #expect(frames.count == 40)
             #expect(frames.allSatisfy { $0["ok"] as? Bool == true }, "byte-exact")
@@ -65,14 +45,17 @@ struct RelayTests {
         let metrics = try await httpGet(relay.http + "/metrics")
         #expect(metrics.contains("moq_relay_broadcasts 1"))
         func metric(_ name: String) -> Int {
-            metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ")[1]) } ?? -1
+            metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap {
+                Int($0.split(separator: " ")[1])
+            } ?? -1
         }
         #expect(metric("moq_relay_sessions_total") >= 51)
         // 50 subscribers served (the relay's own upstream SUBSCRIBE is not served), 50 x 40 frames out.
         #expect(metric("moq_relay_subscriptions_total") == 50)
         #expect(metric("moq_relay_bytes_out_total") >= 50 * 40 * 1200)
         #expect(metric("moq_relay_groups_in_total") > 0)
-        #expect(metric("moq_relay_bytes_in_total") < metric("moq_relay_bytes_out_total"), "fan-out: one copy in, many out")
+        #expect(
+            metric("moq_relay_bytes_in_total") < metric("moq_relay_bytes_out_total"), "fan-out: one copy in, many out")
     }
 
     @Test func lateJoinerStartsAtTheLiveEdge() async throws {
@@ -80,23 +63,31 @@ struct RelayTests {
         defer { relay.process.terminate() }
         let publisher = try relay.reference(
             "publish",
-            ["--broadcast", "clock", "--track", "t", "--groups", "300", "--frames-per-group", "2", "--interval-ms", "25",
-             "--timeout", "60"])
+            [
+                "--broadcast", "clock", "--track", "t", "--groups", "300", "--frames-per-group", "2", "--interval-ms",
+                "25",
+                "--timeout", "60",
+            ])
         defer { publisher.terminate() }
         _ = try await publisher.waitForEvent { $0["event"] as? String == "announced" }
         try await Task.sleep(for: .seconds(2))
-        let published = publisher.events.filter { $0["event"] as? String == "frame" }.compactMap { $0["group"] as? Int }.max() ?? 0
-        let late = try relay.reference("subscribe", ["--broadcast", "clock", "--track", "t", "--count", "4", "--timeout", "30"])
+        let published =
+            publisher.events.filter { $0["event"] as? String == "frame" }.compactMap { $0["group"] as? Int }.max() ?? 0
+        let late = try relay.reference(
+            "subscribe", ["--broadcast", "clock", "--track", "t", "--count", "4", "--timeout", "30"])
         defer { late.terminate() }
         #expect(try await late.waitForExit(timeout: .seconds(35)) == 0)
         let first = late.events.first { $0["event"] as? String == "frame" }?["group"] as? Int ?? -1
-        #expect(first >= published - 1, "the late joiner starts at the live edge (group \(first), publisher at \(published))")
+        #expect(
+            first >= published - 1,
+            "the late joiner starts at the live edge (group \(first), publisher at \(published))")
     }
 
     @Test func sigtermDrainsAndExitsZero() async throws {
         let relay = try await RunningRelay.start()
         let publisher = try relay.reference(
-            "publish", ["--broadcast", "b", "--track", "t", "--groups", "1000", "--interval-ms", "50", "--timeout", "60"])
+            "publish",
+            ["--broadcast", "b", "--track", "t", "--groups", "1000", "--interval-ms", "50", "--timeout", "60"])
         defer { publisher.terminate() }
         _ = try await publisher.waitForEvent { $0["event"] as? String == "announced" }
         kill(relay.process.pid, SIGTERM)
@@ -120,7 +111,9 @@ func freeTCPPort() throws -> Int {
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+        }
     }
     guard bound else { throw PeerError("no free TCP port") }
     return Int(UInt16(bigEndian: address.sin_port))
@@ -129,13 +122,13 @@ func freeTCPPort() throws -> Int {
 /// lite-04 (gomoqt's version) on one side of the relay, lite-06 on the other.
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct VersionTranslationTests {
-    func client(_ relay: RelayTests.RunningRelay, _ version: MoQVersion) -> MoQClient.Configuration {
+    func client(_ relay: RunningRelay, _ version: MoQVersion) -> MoQClient.Configuration {
         let pin = hexBytes(relay.pin)!
         return MoQClient.Configuration(verification: .pinnedSHA256([pin]), versions: [version])
     }
 
     @Test func lite04PublisherReachesALite06Subscriber() async throws {
-        let relay = try await RelayTests.RunningRelay.start()
+        let relay = try await RunningRelay.start()
         defer { relay.process.terminate() }
         try await MoQClient.withSession(url: relay.url, configuration: client(relay, .lite04)) { session in
             #expect(session.version == .lite04)
@@ -149,7 +142,8 @@ struct VersionTranslationTests {
             while subscriber.isRunning, ContinuousClock.now < deadline {
                 let group = track.appendGroup()
                 for index in 0..<2 {
-                    group.write(ByteBuffer(bytes: ReferencePayload.make(group: group.sequence, frame: index, size: 300)))
+                    group.write(
+                        ByteBuffer(bytes: ReferencePayload.make(group: group.sequence, frame: index, size: 300)))
                 }
                 group.finish()
                 try await Task.sleep(for: .milliseconds(40))
@@ -165,11 +159,14 @@ struct VersionTranslationTests {
     }
 
     @Test func lite06PublisherReachesALite04Subscriber() async throws {
-        let relay = try await RelayTests.RunningRelay.start()
+        let relay = try await RunningRelay.start()
         defer { relay.process.terminate() }
         let publisher = try relay.reference(
-            "publish", ["--broadcast", "ref", "--track", "data", "--groups", "300", "--frames-per-group", "3",
-                        "--interval-ms", "20", "--frame-size", "500", "--timeout", "60"])
+            "publish",
+            [
+                "--broadcast", "ref", "--track", "data", "--groups", "300", "--frames-per-group", "3",
+                "--interval-ms", "20", "--frame-size", "500", "--timeout", "60",
+            ])
         defer { publisher.terminate() }
         _ = try await publisher.waitForEvent { $0["event"] as? String == "announced" }
         let frames = try await MoQClient.withSession(url: relay.url, configuration: client(relay, .lite04)) { session in
@@ -186,7 +183,9 @@ struct VersionTranslationTests {
                 }
                 if frames.count >= 12 { break }
             }
-            return frames.map { FrameCheck(group: $0.0, index: $0.1, ok: ReferencePayload.matches($0.2, group: $0.0, frame: $0.1)) }
+            return frames.map {
+                FrameCheck(group: $0.0, index: $0.1, ok: ReferencePayload.matches($0.2, group: $0.0, frame: $0.1))
+            }
         }
         #expect(frames.count >= 12)
         let mismatched = frames.filter { !$0.ok }.count
@@ -204,11 +203,14 @@ struct FrameCheck: Sendable {
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct SlowSubscriberTests {
     @Test func aStalledSubscriberDoesNotSlowAFastOne() async throws {
-        let relay = try await RelayTests.RunningRelay.start()
+        let relay = try await RunningRelay.start()
         defer { relay.process.terminate() }
         let publisher = try relay.reference(
-            "publish", ["--broadcast", "hd", "--track", "v", "--groups", "2000", "--frames-per-group", "5",
-                        "--interval-ms", "10", "--frame-size", "8000", "--timeout", "90"])
+            "publish",
+            [
+                "--broadcast", "hd", "--track", "v", "--groups", "2000", "--frames-per-group", "5",
+                "--interval-ms", "10", "--frame-size", "8000", "--timeout", "90",
+            ])
         defer { publisher.terminate() }
         _ = try await publisher.waitForEvent { $0["event"] as? String == "announced" }
 
@@ -222,18 +224,22 @@ struct SlowSubscriberTests {
         small.maxConnectionReceiveWindow = 64 * 1024
         let stalled = try await endpoint.connect(
             host: "127.0.0.1", port: try MoQURL(relay.url).port,
-            configuration: QUICClientConfiguration(alpn: ["moq-lite-06"], verification: .pinnedSHA256([pin]), transport: small))
+            configuration: QUICClientConfiguration(
+                alpn: ["moq-lite-06"], verification: .pinnedSHA256([pin]), transport: small))
         let request = try await stalled.openBidirectionalStream()
         var subscribe = ByteBuffer()
         subscribe.writeQUICVarint(BidiStreamType.subscribe.rawValue)
-        Subscribe(id: 0, broadcast: "hd", track: "v", priority: 0, ordered: false, maxLatencyMs: 0, startGroup: nil,
-                  endGroup: nil, startFrame: 0, endFrame: nil).encode(into: &subscribe, version: .lite06)
+        Subscribe(
+            id: 0, broadcast: "hd", track: "v", priority: 0, ordered: false, maxLatencyMs: 0, startGroup: nil,
+            endGroup: nil, startFrame: 0, endFrame: nil
+        ).encode(into: &subscribe, version: .lite06)
         try await request.write(subscribe)
         try await Task.sleep(for: .seconds(1))
 
         // Meanwhile a normal subscriber reads 400 frames (8 KB each, 500 frames/s offered) byte-exact.
         let started = ContinuousClock.now
-        let fast = try relay.reference("subscribe", ["--broadcast", "hd", "--track", "v", "--count", "400", "--timeout", "60"])
+        let fast = try relay.reference(
+            "subscribe", ["--broadcast", "hd", "--track", "v", "--count", "400", "--timeout", "60"])
         defer { fast.terminate() }
         #expect(try await fast.waitForExit(timeout: .seconds(60)) == 0, "\(fast.stderr.suffix(800))")
         let elapsed = ContinuousClock.now - started

@@ -24,8 +24,28 @@ struct MoQBadInputTests {
                 host: "127.0.0.1", port: port,
                 configuration: QUICClientConfiguration(
                     alpn: ["moq-lite-06"], verification: .pinnedSHA256([hexBytes(pin)!])))
+            // lite-05+ peers send SETUP first: the server serves nothing before it.
+            let setup = try await connection.openUnidirectionalStream()
+            var buffer = ByteBuffer()
+            buffer.writeQUICVarint(UniStreamType.setup.rawValue)
+            Setup(parameters: []).encode(into: &buffer, version: .lite06)
+            try await setup.write(buffer, finish: true)
             try await body(connection)
             connection.close()
+            await endpoint.close()
+        }
+    }
+
+    @Test func aPeerThatNeverSendsSetupIsClosedWithTimeout() async throws {
+        try await withOurServer(versions: [.lite06], setupTimeout: .milliseconds(500)) { url, pin, _ in
+            let endpoint = try await QUICEndpoint.bind(host: "127.0.0.1", port: 0)
+            let connection = try await endpoint.connect(
+                host: "127.0.0.1", port: try MoQURL(url).port,
+                configuration: QUICClientConfiguration(
+                    alpn: ["moq-lite-06"], verification: .pinnedSHA256([hexBytes(pin)!])))
+            let closed = try await withTimeout(.seconds(10), "close") { await connection.closed() }
+            #expect(closed.kind == .application && closed.byPeer)
+            #expect(closed.code == SessionErrorCode.timeout.rawValue)
             await endpoint.close()
         }
     }

@@ -1,8 +1,8 @@
 import Foundation
-import TestSupport
 import MoQ
 import MoQWire
 import QUIC
+import TestSupport
 
 /// A reference (moq-rs) process started by a test, with its port and certificate pin.
 struct ReferencePeer {
@@ -35,7 +35,7 @@ struct ReferencePeer {
 /// Our moq-lite server on an ephemeral loopback port, sharing one origin across sessions (a mini relay,
 /// like the echo example's server), for the duration of `body`.
 func withOurServer<T: Sendable>(
-    versions: [MoQVersion], origin: Origin = Origin(),
+    versions: [MoQVersion], origin: Origin = Origin(), setupTimeout: Duration = .seconds(10),
     _ body: @Sendable (_ url: String, _ pin: String, _ origin: Origin) async throws -> T
 ) async throws -> T {
     let identity = try QUICServerIdentity.generateSelfSigned(names: ["localhost", "127.0.0.1"])
@@ -43,7 +43,7 @@ func withOurServer<T: Sendable>(
         host: "127.0.0.1", port: 0,
         server: QUICServerConfiguration(alpn: MoQServer.alpn(for: versions), identity: identity))
     let server = MoQServer(endpoint: endpoint, versions: versions) {
-        MoQSessionConfiguration(publish: origin, consume: origin)
+        MoQSessionConfiguration(publish: origin, consume: origin, setupTimeout: setupTimeout)
     }
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {

@@ -98,6 +98,10 @@ public final class PeerProcess: Sendable {
         return process.terminationStatus
     }
 
+    /// Closes the peer's stdin: the Python peers take that as "exit now, cleanly" (signals sent from a
+    /// test may be blocked by the test runner's inherited signal mask).
+    public func closeInput() { try? stdinPipe.fileHandleForWriting.close() }
+
     public func terminate() {
         if process.isRunning {
             process.terminate()
@@ -118,7 +122,8 @@ public struct PeerError: Error, CustomStringConvertible {
 
 /// Where the repository, its venv and its peer scripts are.
 public enum Repository {
-    public static let root: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    public static let root: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent()
         .deletingLastPathComponent()
     public static var python: String {
         let path = root.appendingPathComponent(".venv/bin/python").path

@@ -8,17 +8,18 @@ final class BroadcastState: Sendable {
         var ended = false
         var endWaiters: [CheckedContinuation<Void, Never>] = []
         var endHandlers: [@Sendable () -> Void] = []
+        /// Creates a track when a consumer asks for one that does not exist yet (a session that
+        /// subscribes upstream on demand); nil means unknown tracks are not found. A relay re-points it
+        /// when a lost publisher comes back.
+        var source: (@Sendable (String) -> TrackProducer?)?
     }
 
     let path: String
-    let state = NIOLockedValueBox(State())
-    /// Creates a track when a consumer asks for one that does not exist yet (a session that subscribes
-    /// upstream on demand); nil means unknown tracks are not found.
-    let onDemand: (@Sendable (String) -> TrackProducer?)?
+    let state: NIOLockedValueBox<State>
 
     init(path: String, onDemand: (@Sendable (String) -> TrackProducer?)?) {
         self.path = path
-        self.onDemand = onDemand
+        self.state = NIOLockedValueBox(State(source: onDemand))
     }
 }
 
@@ -51,6 +52,14 @@ public struct BroadcastProducer: Sendable {
     }
 
     public var trackNames: [String] { state.state.withLockedValue { Array($0.tracks.keys) } }
+
+    /// The broadcast's tracks now.
+    var tracks: [TrackProducer] { state.state.withLockedValue { Array($0.tracks.values) } }
+
+    /// Replaces the on-demand source of tracks (nil: unknown tracks are not found).
+    func setSource(_ source: (@Sendable (String) -> TrackProducer?)?) {
+        state.state.withLockedValue { $0.source = source }
+    }
 
     /// Ends the broadcast: every track finishes and the origin unannounces it.
     public func finish() {
@@ -90,14 +99,18 @@ public struct BroadcastConsumer: Sendable {
 
     public var path: String { state.path }
 
-    /// The producer of track `name` (existing, or created on demand), or nil if unknown.
+    /// The producer of track `name` (existing, or created on demand), or nil if unknown. A track pulled
+    /// on demand that has finished (its upstream subscription ended) is pulled anew.
     public func track(_ name: String) -> TrackProducer? {
-        if let existing = state.state.withLockedValue({ $0.tracks[name] }) { return existing }
-        guard let onDemand = state.onDemand, !isEnded else { return nil }
+        let (existing, source) = state.state.withLockedValue { state in
+            (state.tracks[name], state.ended ? nil : state.source)
+        }
+        if let existing, source == nil || !existing.isFinished { return existing }
+        guard let source else { return nil }
         // Create outside the lock (the handler may start work), then keep the first one stored.
-        guard let created = onDemand(name) else { return nil }
+        guard let created = source(name) else { return existing }
         return state.state.withLockedValue { state in
-            if let raced = state.tracks[name] { return raced }
+            if let raced = state.tracks[name], !raced.isFinished { return raced }
             state.tracks[name] = created
             return created
         }

@@ -47,6 +47,8 @@ public final class Origin: Sendable {
         var routes: [String: Route] = [:]
         var watchers: [UInt64: Watcher] = [:]
         var nextID: UInt64 = 0
+        /// Broadcasts whose publisher was lost, kept announced until it returns or the linger ends.
+        var lingering: [String: LingeringBroadcast] = [:]
     }
 
     private let state = NIOLockedValueBox(State())
@@ -82,6 +84,38 @@ public final class Origin: Sendable {
             Self.notify(&state, .ended(path: path))
         }
     }
+
+    /// Keeps `broadcast` announced (and its tracks open) after its publisher was lost, until a returning
+    /// publisher of the same path adopts it or `endLingering` ends it. Nil if it is not announced here.
+    public func linger(_ broadcast: BroadcastProducer) -> LingeringBroadcast? {
+        state.withLockedValue { state in
+            guard state.routes[broadcast.path]?.broadcast.state === broadcast.state else { return nil }
+            state.nextID += 1
+            let lingering = LingeringBroadcast(broadcast: broadcast, id: state.nextID)
+            state.lingering[broadcast.path] = lingering
+            return lingering
+        }
+    }
+
+    /// The lingering broadcast at `path`, handed to a publisher that came back (it is no longer lingering).
+    func adoptLingering(_ path: String) -> BroadcastProducer? {
+        state.withLockedValue { $0.lingering.removeValue(forKey: path)?.broadcast }
+    }
+
+    /// Ends the broadcast if it is still lingering since `lingering` began (its publisher did not come
+    /// back in time; a later loss of the same broadcast has its own linger).
+    public func endLingering(_ lingering: LingeringBroadcast) {
+        let path = lingering.broadcast.path
+        let expired = state.withLockedValue { state -> Bool in
+            guard state.lingering[path]?.id == lingering.id else { return false }
+            state.lingering.removeValue(forKey: path)
+            return true
+        }
+        if expired { lingering.broadcast.finish() }
+    }
+
+    /// Paths of the broadcasts lingering now.
+    public var lingeringPaths: [String] { state.withLockedValue { $0.lingering.keys.sorted() } }
 
     /// The broadcast at `path`, if announced.
     public func consume(_ path: String) -> BroadcastConsumer? {
@@ -142,4 +176,10 @@ public final class Origin: Sendable {
             }
         }
     }
+}
+
+/// A broadcast kept announced after its publisher was lost (see `Origin.linger`).
+public struct LingeringBroadcast: Sendable {
+    public let broadcast: BroadcastProducer
+    let id: UInt64
 }

@@ -41,6 +41,8 @@ final class TrackState: Sendable {
         var nextSequence: UInt64 = 0
         var finished = false
         var error: MoQStreamError?
+        /// Sessions serving this track to a subscriber now (a relay ends unused upstream subscriptions).
+        var subscribers = 0
         var waiters = Waiters()
     }
 
@@ -163,6 +165,23 @@ public struct TrackProducer: Sendable {
     }
 
     public var isFinished: Bool { state.state.withLockedValue { $0.finished || $0.error != nil } }
+
+    /// A session starts or stops serving this track to a subscriber.
+    func subscriberJoined() { state.update { $0.subscribers += 1 } }
+    func subscriberLeft() { state.update { $0.subscribers -= 1 } }
+
+    /// Subscribers being served now.
+    public var subscriberCount: Int { state.state.withLockedValue { $0.subscribers } }
+
+    /// Returns once the track has had no subscriber for `linger` (or it ended).
+    func waitUntilUnused(for linger: Duration) async {
+        while !Task.isCancelled {
+            await waitUntil(state.state) { $0.subscribers == 0 || $0.finished || $0.error != nil }
+            if isFinished { return }
+            try? await Task.sleep(for: linger)
+            if subscriberCount == 0 { return }
+        }
+    }
 
     /// A consumer starting at `start`. `.latest` means the newest group now, or, if the track has none
     /// yet, the first one that comes.

@@ -20,12 +20,24 @@ public struct MoQSessionConfiguration: Sendable {
     public var maxGroupsInFlight: Int
     /// Where traffic is counted (a relay shares one across its sessions).
     public var counters: MoQSessionCounters
+    /// Decides from the peer's connection path what it may do (nil: everything, from the root).
+    public var admission: MoQAdmissionPolicy?
+    /// Called with the broadcasts the peer still announced when its session was lost (the connection
+    /// dropped rather than the peer unannouncing them); they are kept announced (`Origin.linger`) with
+    /// their tracks open, and a session that announces the same path again resumes them. nil: they end.
+    public var onPublisherLost: (@Sendable ([LingeringBroadcast]) -> Void)?
+    /// How long a track pulled from the peer on demand stays subscribed with no one reading it.
+    public var unusedTrackLinger: Duration
+    /// How long the peer has to send SETUP (lite-05+) before the session closes with TIMEOUT.
+    public var setupTimeout: Duration
     public var logger: Logger
 
     public init(
         publish: Origin = Origin(), consume: Origin = Origin(), announceInterest: String? = "",
         hopID: UInt64 = UInt64.random(in: 1..<(1 << 52)), limits: WireLimits = .init(), setupPath: String? = nil,
         maxGroupsInFlight: Int = 8, counters: MoQSessionCounters = MoQSessionCounters(),
+        admission: MoQAdmissionPolicy? = nil, setupTimeout: Duration = .seconds(10),
+        onPublisherLost: (@Sendable ([LingeringBroadcast]) -> Void)? = nil, unusedTrackLinger: Duration = .seconds(2),
         logger: Logger = Logger(label: "moq")
     ) {
         self.publish = publish
@@ -36,6 +48,10 @@ public struct MoQSessionConfiguration: Sendable {
         self.setupPath = setupPath
         self.maxGroupsInFlight = maxGroupsInFlight
         self.counters = counters
+        self.admission = admission
+        self.setupTimeout = setupTimeout
+        self.onPublisherLost = onPublisherLost
+        self.unusedTrackLinger = unusedTrackLinger
         self.logger = logger
     }
 }
@@ -67,9 +83,15 @@ public final class MoQSession: Sendable {
         var nextSubscribeID: UInt64 = 0
         /// Our subscriptions, by the id the peer echoes in GROUP headers and datagrams.
         var subscriptions: [UInt64: TrackProducer] = [:]
+        /// Subscriptions that feed a broadcast mirrored from the peer: left open when the session is lost,
+        /// for a returning publisher to resume.
+        var upstream: Set<UInt64> = []
         var peerSetup = MoQPeerSetup()
         var peerSetupReceived = false
-        var setupWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Settled once the admission policy answered (or the session closed first).
+        var admitted: Bool?
+        var scope = MoQSessionScope.unrestricted
+        var admissionWaiters: [CheckedContinuation<Bool, Never>] = []
         var goaway: String?
         var closed = false
         /// SUBSCRIBEs the peer sent us so far (served or refused).
@@ -91,8 +113,6 @@ public final class MoQSession: Sendable {
         logger[metadataKey: "moq"] = "\(version.alpn)"
         self.logger = logger
         (jobs, jobSink) = AsyncStream.makeStream(of: (@Sendable () async -> Void).self)
-        // lite-04 has no SETUP: nothing to wait for.
-        if version < .lite05 { state.withLockedValue { $0.peerSetupReceived = true } }
     }
 
     /// Serves the session until the connection closes, then ends everything it started.
@@ -105,9 +125,19 @@ public final class MoQSession: Sendable {
                     for await job in self.jobs { jobs.addTask { await job() } }
                 }
             }
-            if version >= .lite05 { group.addTask { await self.sendSetup() } }
-            if let prefix = configuration.announceInterest {
-                group.addTask { await self.requestAnnouncements(prefix: prefix) }
+            if version >= .lite05 {
+                group.addTask { await self.sendSetup() }
+                group.addTask { await self.closeWithoutSetup(after: self.configuration.setupTimeout) }
+            } else {
+                group.addTask { await self.admit(path: nil) }  // lite-04 has no SETUP: no path to go by
+            }
+            group.addTask {
+                guard await self.waitForAdmission() else { return }
+                await withDiscardingTaskGroup { requests in
+                    for prefix in self.scope.announceRequests(interest: self.configuration.announceInterest) {
+                        requests.addTask { await self.requestAnnouncements(prefix: prefix) }
+                    }
+                }
             }
             _ = await transport.closed()
             shutDown()
@@ -129,16 +159,12 @@ public final class MoQSession: Sendable {
         let subscriptions = state.withLockedValue { state -> [TrackProducer] in
             state.closed = true
             defer { state.subscriptions.removeAll() }
-            return Array(state.subscriptions.values)
+            let lingering = configuration.onPublisherLost == nil ? [] : state.upstream
+            return state.subscriptions.filter { !lingering.contains($0.key) }.map(\.value)
         }
         for track in subscriptions { track.abort(MoQStreamError(code: 0x3, reason: "session closed")) }
         jobSink.finish()
-        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
-            state.peerSetupReceived = true
-            defer { state.setupWaiters.removeAll() }
-            return state.setupWaiters
-        }
-        for waiter in waiters { waiter.resume() }
+        settleAdmission(false)
     }
 
     /// Runs `job` as a child task of `run()`.
@@ -155,27 +181,78 @@ public final class MoQSession: Sendable {
     /// The GOAWAY URI the peer sent, if any ("" = go away without a new address).
     public var receivedGoaway: String? { state.withLockedValue { $0.goaway } }
 
-    /// Waits for the peer's SETUP (lite-05+; the reference needs ours before it answers, and we need its
-    /// Origin hop for split horizon).
-    func waitForPeerSetup() async {
+    /// What the peer may do (settled once it was admitted).
+    var scope: MoQSessionScope { state.withLockedValue { $0.scope } }
+
+    /// Waits until the peer was admitted (true) or the session ended first (false). On lite-05+ this
+    /// includes the peer's SETUP: the reference needs ours before it answers, and we need its Origin hop
+    /// for split horizon and its Path for admission.
+    func waitForAdmission() async -> Bool {
         await withCheckedContinuation { continuation in
-            let ready = state.withLockedValue { state -> Bool in
-                if state.peerSetupReceived { return true }
-                state.setupWaiters.append(continuation)
-                return false
+            let settled = state.withLockedValue { state -> Bool? in
+                if let admitted = state.admitted { return admitted }
+                state.admissionWaiters.append(continuation)
+                return nil
             }
-            if ready { continuation.resume() }
+            if let settled { continuation.resume(returning: settled) }
         }
     }
 
-    func receivedSetup(_ setup: MoQPeerSetup) {
-        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+    func receivedSetup(_ setup: MoQPeerSetup) async {
+        state.withLockedValue { state in
             state.peerSetup = setup
             state.peerSetupReceived = true
-            defer { state.setupWaiters.removeAll() }
-            return state.setupWaiters
         }
-        for waiter in waiters { waiter.resume() }
+        await admit(path: setup.path)
+    }
+
+    /// Asks the admission policy about the peer's path: serve it within the granted scope (until the
+    /// grant expires), or close the session as unauthorized.
+    func admit(path: String?) async {
+        switch await configuration.admission?(path) ?? .granted(.unrestricted) {
+        case .granted(let scope, let expires):
+            state.withLockedValue { $0.scope = scope }
+            settleAdmission(true)
+            if let expires {
+                spawn {
+                    try? await Task.sleep(until: expires)
+                    guard !Task.isCancelled else { return }
+                    self.logger.info("token expired: closing the session")
+                    self.close(code: SessionErrorCode.unauthorized.rawValue, reason: "token expired")
+                }
+            }
+        case .refused(let reason):
+            logger.notice("session refused", metadata: ["path": "\(Self.redacted(path))", "reason": "\(reason)"])
+            settleAdmission(false)
+            close(code: SessionErrorCode.unauthorized.rawValue, reason: reason)
+        }
+    }
+
+    /// The connection path for logs, with a token's value left out.
+    static func redacted(_ path: String?) -> String {
+        guard let path, let question = path.firstIndex(of: "?") else { return path ?? "-" }
+        let query = path[path.index(after: question)...].split(separator: "&").map { pair in
+            pair.hasPrefix("jwt=") ? "jwt=<redacted>" : String(pair)
+        }
+        return path[..<question] + "?" + query.joined(separator: "&")
+    }
+
+    private func settleAdmission(_ admitted: Bool) {
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Bool, Never>] in
+            guard state.admitted == nil else { return [] }
+            state.admitted = admitted
+            defer { state.admissionWaiters.removeAll() }
+            return state.admissionWaiters
+        }
+        for waiter in waiters { waiter.resume(returning: admitted) }
+    }
+
+    /// A peer that never sends SETUP is closed with TIMEOUT, so it cannot hold a session open silently.
+    private func closeWithoutSetup(after timeout: Duration) async {
+        try? await Task.sleep(for: timeout)
+        guard !Task.isCancelled, !state.withLockedValue({ $0.peerSetupReceived || $0.closed }) else { return }
+        logger.info("no SETUP from the peer: closing the session")
+        close(code: SessionErrorCode.timeout.rawValue, reason: "no SETUP within \(timeout)")
     }
 
     /// Closes the session with a moq-lite session code (0 = no error).

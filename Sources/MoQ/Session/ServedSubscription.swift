@@ -13,7 +13,7 @@ extension MoQSession {
         state.withLockedValue { $0.subscriptionsReceived += 1 }
         configuration.counters.subscriptionServed()
         let stream = reader.stream
-        guard let broadcast = configuration.publish.consume(subscribe.broadcast) else {
+        guard let broadcast = try readable(subscribe.broadcast, on: stream) else {
             stream.reset(code: StreamErrorCode.unroutable.rawValue)
             return
         }
@@ -21,6 +21,8 @@ extension MoQSession {
             stream.reset(code: StreamErrorCode.notFound.rawValue)
             return
         }
+        track.subscriberJoined()
+        defer { track.subscriberLeft() }
         let served = ServedGroups(limit: configuration.maxGroupsInFlight)
         served.setEnd(subscribe.endGroup)
         if version < .lite05 {

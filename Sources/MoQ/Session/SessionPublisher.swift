@@ -18,6 +18,13 @@ extension MoQSession {
                 }
                 return
             }
+            // No broadcast is served before the peer was admitted (and then only within its scope).
+            let servesBroadcasts = [.announce, .subscribe, .track, .fetch].contains(BidiStreamType(rawValue: type))
+            if servesBroadcasts, !(await waitForAdmission()) {
+                stream.reset(code: StreamErrorCode.unauthorized.rawValue)
+                stream.stopSending(code: StreamErrorCode.unauthorized.rawValue)
+                return
+            }
             switch BidiStreamType(rawValue: type) {
             case .announce: try await serveAnnouncements(&reader)
             case .subscribe: try await serveSubscription(&reader)
@@ -48,10 +55,10 @@ extension MoQSession {
     private func receiveSetup(_ reader: inout StreamReader) async throws {
         guard version >= .lite05 else { throw WireError.versionUnsupported }
         let setup = try await reader.require(Setup.self)
-        receivedSetup(
-            MoQPeerSetup(origin: setup.origin ?? 0, probe: setup.probe ?? 0, path: setup.path, cost: setup.cost ?? 1))
         // The reference answers a read Setup stream with STOP_SENDING(0); so do we.
         reader.stream.stopSending(code: 0)
+        await receivedSetup(
+            MoQPeerSetup(origin: setup.origin ?? 0, probe: setup.probe ?? 0, path: setup.path, cost: setup.cost ?? 1))
     }
 
     private func receiveGoaway(_ reader: inout StreamReader) async throws {
@@ -74,13 +81,14 @@ extension MoQSession {
     /// closes its side. Split horizon: routes that passed through the peer are not offered back to it.
     private func serveAnnouncements(_ reader: inout StreamReader) async throws {
         let request = try await reader.require(AnnounceRequest.self)
-        await waitForPeerSetup()
-        let prefix = MoQPath.normalize(request.prefix)
+        let scope = self.scope
+        let prefix = scope.absolute(request.prefix)
         let excluded = version >= .lite06 ? peerSetup.origin : request.excludeHop
         let (current, changes) = configuration.publish.watch(prefix: prefix)
         let stream = reader.stream
         var writer = AnnouncementWriter(
-            version: version, prefix: prefix, hopID: configuration.hopID, excluded: excluded)
+            version: version, prefix: prefix, hopID: configuration.hopID, excluded: excluded
+        ) { path in scope.relative(path).map(scope.maySubscribe) ?? false }
         let initial = current.compactMap { writer.encode($0) }
         var buffer = ByteBuffer()
         if version >= .lite05 {
@@ -118,7 +126,7 @@ extension MoQSession {
     private func serveTrackInfo(_ reader: inout StreamReader) async throws {
         guard version >= .lite05 else { throw WireError.versionUnsupported }
         let request = try await reader.require(TrackRequest.self)
-        guard let broadcast = configuration.publish.consume(request.broadcast) else {
+        guard let broadcast = try readable(request.broadcast, on: reader.stream) else {
             reader.stream.reset(code: StreamErrorCode.unroutable.rawValue)
             return
         }
@@ -145,7 +153,7 @@ extension MoQSession {
             return
         }
         let fetch = try await reader.require(Fetch.self)
-        guard let broadcast = configuration.publish.consume(fetch.broadcast) else {
+        guard let broadcast = try readable(fetch.broadcast, on: reader.stream) else {
             reader.stream.reset(code: StreamErrorCode.unroutable.rawValue)
             return
         }
@@ -162,6 +170,18 @@ extension MoQSession {
             try await reader.stream.write(encoder.header(for: frame), then: frame.payload)
         }
         try await reader.stream.finish()
+    }
+
+    /// The broadcast the peer calls `path`, if its scope lets it read it (else UNAUTHORIZED is thrown,
+    /// after resetting `stream`); nil when it is not announced.
+    func readable(_ path: String, on stream: any MoQTransportStream) throws -> BroadcastConsumer? {
+        let scope = self.scope
+        guard scope.maySubscribe(path) else {
+            logger.info("read refused: outside the session's scope", metadata: ["broadcast": "\(path)"])
+            stream.reset(code: StreamErrorCode.unauthorized.rawValue)
+            throw MoQStreamError(code: StreamErrorCode.unauthorized.rawValue, reason: "not allowed to read \(path)")
+        }
+        return configuration.publish.consume(scope.absolute(path))
     }
 
     // MARK: PROBE
@@ -199,22 +219,29 @@ struct AnnouncementWriter: Sendable {
     let prefix: String
     let hopID: UInt64
     let excluded: UInt64
+    /// Whether the peer may hear of a broadcast (by its origin path).
+    let visible: @Sendable (String) -> Bool
     /// lite-06: the announce id of each live suffix. Older versions: the set of live suffixes.
     private var ids: [String: UInt64] = [:]
     private var nextID: UInt64 = 0
 
-    init(version: MoQVersion, prefix: String, hopID: UInt64, excluded: UInt64) {
+    init(
+        version: MoQVersion, prefix: String, hopID: UInt64, excluded: UInt64,
+        visible: @escaping @Sendable (String) -> Bool = { _ in true }
+    ) {
         self.version = version
         self.prefix = prefix
         self.hopID = hopID
         self.excluded = excluded
+        self.visible = visible
     }
 
     mutating func encode(_ announcement: Announcement) -> Announce? {
         guard let suffix = MoQPath.suffix(of: announcement.path, under: prefix) else { return nil }
         switch announcement {
-        case .active(_, let hops):
+        case .active(let path, let hops):
             if excluded != 0, hops.contains(excluded) { return nil }
+            guard visible(path) else { return nil }
             let existing = ids[suffix]
             if version >= .lite06 {
                 if let existing { return .update(id: existing, hops: hops, cost: 0, cold: 0) }

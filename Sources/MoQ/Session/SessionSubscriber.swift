@@ -31,6 +31,8 @@ public final class MoQSubscription: Sendable {
     public let broadcast: String
     public let name: String
     let producer: TrackProducer
+    /// Feeds a broadcast mirrored from the peer (see `subscribe(broadcast:track:into:options:upstream:)`).
+    let upstream: Bool
     let commands: AsyncStream<Command>
     private let commandSink: AsyncStream<Command>.Continuation
 
@@ -39,11 +41,12 @@ public final class MoQSubscription: Sendable {
         case cancel
     }
 
-    init(id: UInt64, broadcast: String, name: String, producer: TrackProducer) {
+    init(id: UInt64, broadcast: String, name: String, producer: TrackProducer, upstream: Bool = false) {
         self.id = id
         self.broadcast = broadcast
         self.name = name
         self.producer = producer
+        self.upstream = upstream
         (commands, commandSink) = AsyncStream.makeStream(of: Command.self)
     }
 
@@ -80,15 +83,20 @@ extension MoQSession {
         return subscribe(broadcast: MoQPath.normalize(broadcast), track: track, into: producer, options: options)
     }
 
-    func subscribe(broadcast: String, track: String, into producer: TrackProducer, options: SubscribeOptions)
-        -> MoQSubscription
-    {
+    /// - Parameter upstream: the subscription feeds a broadcast mirrored from the peer: it ends once no
+    ///   one reads the track, and it is left open if the session is lost (for a returning publisher).
+    func subscribe(
+        broadcast: String, track: String, into producer: TrackProducer, options: SubscribeOptions,
+        upstream: Bool = false
+    ) -> MoQSubscription {
         let id = state.withLockedValue { state -> UInt64 in
             defer { state.nextSubscribeID += 1 }
             state.subscriptions[state.nextSubscribeID] = producer
+            if upstream { state.upstream.insert(state.nextSubscribeID) }
             return state.nextSubscribeID
         }
-        let subscription = MoQSubscription(id: id, broadcast: broadcast, name: track, producer: producer)
+        let subscription = MoQSubscription(
+            id: id, broadcast: broadcast, name: track, producer: producer, upstream: upstream)
         spawn { await self.run(subscription, options: options) }
         return subscription
     }
@@ -131,7 +139,12 @@ extension MoQSession {
 
     private func run(_ subscription: MoQSubscription, options: SubscribeOptions) async {
         let producer = subscription.producer
-        defer { _ = state.withLockedValue { $0.subscriptions.removeValue(forKey: subscription.id) } }
+        defer {
+            state.withLockedValue { state in
+                state.subscriptions.removeValue(forKey: subscription.id)
+                state.upstream.remove(subscription.id)
+            }
+        }
         do {
             let stream = try await transport.openBidirectionalStream()
             var buffer = ByteBuffer()
@@ -148,6 +161,14 @@ extension MoQSession {
                 if version >= .lite05 {
                     group.addTask {
                         await self.fetchTrackInfo(subscription)
+                        return nil
+                    }
+                }
+                if subscription.upstream {
+                    group.addTask {
+                        // Nobody reads the track any more: unsubscribe (it is pulled anew on demand).
+                        await producer.waitUntilUnused(for: self.configuration.unusedTrackLinger)
+                        if !Task.isCancelled { subscription.cancel() }
                         return nil
                     }
                 }
@@ -180,7 +201,11 @@ extension MoQSession {
             producer.finish()
         } catch let error as MoQStreamError {
             producer.abort(error)
+        } catch let error as WireError {
+            producer.abort(MoQStreamError(code: StreamErrorCode.malformedTrack.rawValue, reason: "\(error)"))
         } catch {
+            // The connection went away: a lingering broadcast keeps the track open for its publisher's return.
+            if subscription.upstream, configuration.onPublisherLost != nil { return }
             producer.abort(MoQStreamError(code: StreamErrorCode.internalError.rawValue, reason: "\(error)"))
         }
     }
@@ -260,7 +285,8 @@ extension MoQSession {
     func requestAnnouncements(prefix: String) async {
         let prefix = MoQPath.normalize(prefix)
         var learned: [String: BroadcastProducer] = [:]
-        defer { for broadcast in learned.values { broadcast.finish() } }
+        var lost = false
+        defer { forget(Array(learned.values), lost: lost) }
         do {
             let stream = try await transport.openBidirectionalStream()
             var buffer = ByteBuffer()
@@ -297,19 +323,56 @@ extension MoQSession {
                 }
             }
         } catch {
+            lost = !(error is WireError)
             logger.debug("announcements from peer ended", metadata: ["error": "\(error)"])
         }
     }
 
+    /// The peer no longer offers `broadcasts`: they end, or, when the session was lost and a linger is
+    /// configured, they stay announced for the publisher to resume.
+    private func forget(_ broadcasts: [BroadcastProducer], lost: Bool) {
+        guard lost, let onPublisherLost = configuration.onPublisherLost, !broadcasts.isEmpty else {
+            for broadcast in broadcasts { broadcast.finish() }
+            return
+        }
+        let lingering = broadcasts.compactMap { broadcast in
+            broadcast.setSource(nil)
+            return configuration.consume.linger(broadcast)
+        }
+        logger.info("publisher lost: its broadcasts linger", metadata: ["broadcasts": "\(broadcasts.map(\.path))"])
+        onPublisherLost(lingering)
+    }
+
+    /// Mirrors the peer's broadcast `path` (its name for it) into the origin, under the session's root.
     private func activate(_ path: String, hops: [UInt64], in learned: inout [String: BroadcastProducer]) {
         guard !hops.contains(configuration.hopID) else { return }  // our own announcement came back: a loop
+        let scope = self.scope
+        guard scope.mayPublish(path) else {
+            logger.info("announcement refused: outside the session's scope", metadata: ["broadcast": "\(path)"])
+            return
+        }
         learned.removeValue(forKey: path)?.finish()
-        let broadcast = BroadcastProducer(path: path) { [weak self] name in
+        let source: @Sendable (String) -> TrackProducer? = { [weak self] name in
             guard let self else { return nil }
             let producer = TrackProducer(name: name)
-            _ = self.subscribe(broadcast: path, track: name, into: producer, options: SubscribeOptions())
+            _ = self.subscribe(
+                broadcast: path, track: name, into: producer, options: SubscribeOptions(), upstream: true)
             return producer
         }
+        let absolute = scope.absolute(path)
+        if let resumed = configuration.consume.adoptLingering(absolute) {
+            // The publisher is back: its subscribers' tracks carry on with the groups it sends now.
+            resumed.setSource(source)
+            for track in resumed.tracks where !track.isFinished {
+                _ = subscribe(
+                    broadcast: path, track: track.name, into: track, options: SubscribeOptions(), upstream: true)
+            }
+            logger.info("publisher back: broadcast resumed", metadata: ["broadcast": "\(absolute)"])
+            learned[path] = resumed
+            configuration.consume.publish(resumed, hops: hops)
+            return
+        }
+        let broadcast = BroadcastProducer(path: absolute, onDemand: source)
         learned[path] = broadcast
         configuration.consume.publish(broadcast, hops: hops)
     }

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MoQRelay
+import MoQWire
+import QUIC
+import RelayHTTP
+import ServiceLifecycle
+
+/// `moq-relay [serve]`: runs the relay until SIGTERM/SIGINT (GOAWAY, drain, exit 0).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the relay (the default command).",
+        discussion: """
+            Each option can also come from the environment as MOQ_<OPTION> (MOQ_HTTP_LISTEN=0.0.0.0:8080) or
+            from the config file under the option's name (http-listen = "0.0.0.0:8080"; a [auth] section
+            prefixes its keys: key = "root.jwk" is auth-key). Flags beat the environment, which beats the file.
+            Clients pin the generated certificate with the SHA-256 printed at start (also served on
+            GET /certificate.sha256); it is kept in the data directory and renewed a day before it expires.
+            With no --auth-key everything is public; with one, tokens (moq-relay token sign) are required
+            except under --auth-public prefixes.
+            """)
+
+    @Option(help: "TOML config file with the same keys as these options (env MOQ_CONFIG).")
+    var config: String?
+
+    @Option(help: "UDP address for moq-lite over QUIC (default 127.0.0.1:4443).")
+    var listen: String?
+
+    @Option(help: "TCP address of the HTTP API (default 127.0.0.1:8080).")
+    var httpListen: String?
+
+    @Option(help: "State directory: the generated certificate (default ./data).")
+    var dataDir: String?
+
+    @Option(help: "PEM certificate chain; default: a generated one, kept in the data directory.")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key for --tls-cert.")
+    var tlsKey: String?
+
+    @Option(parsing: .upToNextOption, help: "Names for the generated certificate (default localhost 127.0.0.1 ::1).")
+    var tlsGenerate: [String] = []
+
+    @Option(
+        help: "JWK file verifying tokens (HS256 secret or ES256 public key; make one with moq-relay token generate).")
+    var authKey: String?
+
+    @Option(help: "Prefix anyone may publish and subscribe under without a token (repeatable; \"\" is everything).")
+    var authPublic: [String] = []
+
+    @Option(help: "Seconds a lost publisher's broadcasts stay announced for it to reconnect (default 5).")
+    var publisherLinger: Double?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error (default info).")
+    var logLevel: String?
+
+    func run() async throws {
+        let settings = try RelaySettings(configPath: config ?? RelaySettings.environment("config"))
+        let levelText = settings.string("log-level", logLevel, default: "info")
+        guard let level = Logger.Level(rawValue: levelText) else {
+            throw ValidationError("unknown log level \(levelText): use trace, debug, info, notice, warning or error")
+        }
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: "moq-relay")
+        logger.logLevel = level
+
+        let listen = settings.string("listen", self.listen, default: "127.0.0.1:4443")
+        let httpListen = settings.string("http-listen", self.httpListen, default: "127.0.0.1:8080")
+        let (host, port) = try AddressText.hostPort(listen)
+        let (httpHost, httpPort) = try AddressText.hostPort(httpListen)
+        let data = try RelayDataDirectory(path: settings.string("data-dir", dataDir, default: "data"))
+        let identity = try loadIdentity(settings, data: data)
+        let auth = try loadAuth(settings, logger: logger)
+
+        let linger = try settings.seconds("publisher-linger", publisherLinger) ?? 5
+        let relay = try await Relay(
+            configuration: RelayConfiguration(
+                host: host, port: port, identity: identity, publisherLinger: .milliseconds(Int(linger * 1000)),
+                auth: auth, logger: logger))
+        let http = RelayHTTPServer.application(relay: relay, host: httpHost, port: httpPort)
+        // The first lines name every listener and the certificate (scripts wait for them).
+        FileHandle.standardOutput.write(
+            Data(
+                """
+                moq-relay listening on moqt://\(relay.listenAddress)/ (UDP, moq-lite \(MoQVersion.serverPreference.map(\.alpn).joined(separator: ", ")))
+                moq-relay HTTP API on http://\(httpHost):\(httpPort)/
+                certificate sha256 \(identity.fingerprintHex)
+
+                """.utf8))
+        let group = ServiceGroup(
+            services: [relay, http], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+    }
+
+    private func loadIdentity(_ settings: RelaySettings, data: RelayDataDirectory) throws -> QUICServerIdentity {
+        let certificate = settings.string("tls-cert", tlsCert)
+        let key = settings.string("tls-key", tlsKey)
+        switch (certificate, key) {
+        case (let certificate?, let key?):
+            return try QUICServerIdentity.load(certificateFile: certificate, keyFile: key)
+        case (nil, nil):
+            let names = settings.list("tls-generate", tlsGenerate) ?? ["localhost", "127.0.0.1", "::1"]
+            return try data.generatedIdentity(names: names)
+        default:
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
+    }
+
+    private func loadAuth(_ settings: RelaySettings, logger: Logger) throws -> RelayAuth {
+        let key = try settings.string("auth-key", authKey).map { path in
+            do { return try RelayKey(file: path) } catch { throw ValidationError("--auth-key \(path): \(error)") }
+        }
+        let auth = RelayAuth(key: key, publicPrefixes: settings.list("auth-public", authPublic))
+        if key == nil, auth.anonymousPrefixes == [""] {
+            logger.notice("no --auth-key: every broadcast is public (anyone may publish and subscribe)")
+        }
+        return auth
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import TestSupport
+
+/// A running `moq-relay` on ephemeral loopback ports, with its own data directory.
+struct RunningRelay {
+    let process: PeerProcess
+    let url: String
+    let pin: String
+    let http: String
+    let dataDirectory: URL
+
+    /// Starts the relay with `arguments` added to its defaults (ephemeral ports, a fresh data directory).
+    static func start(_ arguments: [String] = [], dataDirectory: URL? = nil, logLevel: String = "warning") async throws
+        -> RunningRelay
+    {
+        let httpPort = try freeTCPPort()
+        let data = try dataDirectory ?? Repository.temporaryDirectory()
+        let process = try PeerProcess(
+            try Repository.product("moq-relay"),
+            [
+                "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:\(httpPort)", "--log-level", logLevel,
+                "--data-dir", data.path,
+            ] + arguments,
+            name: "moq-relay")
+        let listening = try await process.waitForLine(prefix: "moq-relay listening on ")
+        let url = String(listening.split(separator: " ")[3])
+        let pin = String(try await process.waitForLine(prefix: "certificate sha256 ").split(separator: " ")[2])
+        return RunningRelay(
+            process: process, url: url, pin: pin, http: "http://127.0.0.1:\(httpPort)", dataDirectory: data)
+    }
+
+    /// A reference (moq-rs) client command against the relay; `path` is added to the relay's URL
+    /// (e.g. `demo?jwt=...`).
+    func reference(_ command: String, _ arguments: [String], path: String = "") throws -> PeerProcess {
+        try PeerProcess(
+            Repository.python,
+            [Repository.peer("moq_ref.py"), command, "--url", url + path, "--fingerprint", pin] + arguments,
+            name: "moq_ref \(command)")
+    }
+}
