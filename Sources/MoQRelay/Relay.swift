@@ -17,6 +17,8 @@ public final class Relay: Service, Sendable {
     public let origin = Origin()
     public let endpoint: QUICEndpoint
     public let metrics = RelayMetrics()
+    /// The byte bound of the relay's cache (groups older than each track's latest).
+    public let cache: CacheBudget
     private let sessions = NIOLockedValueBox<[ObjectIdentifier: MoQSession]>([:])
     /// Broadcasts of lost publishers, for `run()` to end when their linger is over.
     private let lost: AsyncStream<LingeringBroadcast>
@@ -25,6 +27,7 @@ public final class Relay: Service, Sendable {
     /// Binds the UDP socket (so the address is known before `run`).
     public init(configuration: RelayConfiguration) async throws {
         self.configuration = configuration
+        cache = CacheBudget(limit: configuration.cacheBytes)
         (lost, lostSink) = AsyncStream.makeStream(of: LingeringBroadcast.self)
         endpoint = try await QUICEndpoint.bind(
             host: configuration.host, port: configuration.port,
@@ -44,7 +47,7 @@ public final class Relay: Service, Sendable {
     /// Serves until graceful shutdown (SIGTERM in a `ServiceGroup`), then drains.
     public func run() async throws {
         let server = MoQServer(endpoint: endpoint, versions: configuration.versions, logger: configuration.logger) {
-            [origin, configuration, metrics, lostSink] in
+            [origin, configuration, metrics, lostSink, cache] in
             MoQSessionConfiguration(
                 publish: origin, consume: origin, hopID: configuration.hopID, counters: metrics.traffic,
                 admission: { path in
@@ -53,7 +56,7 @@ public final class Relay: Service, Sendable {
                     return decision
                 },
                 onPublisherLost: { broadcasts in broadcasts.forEach { lostSink.yield($0) } },
-                unusedTrackLinger: configuration.subscriberLinger,
+                unusedTrackLinger: configuration.subscriberLinger, cache: cache,
                 logger: configuration.logger)
         }
         await withDiscardingTaskGroup { group in

@@ -15,6 +15,8 @@ public struct RelayConfiguration: Sendable {
     /// How long sessions get to leave after GOAWAY before the endpoint closes.
     public var drainTime: Duration
     public var transport: QUICTransportConfiguration
+    /// Bytes of cached groups older than each track's latest, across all tracks (the latest always stays).
+    public var cacheBytes: Int
     /// How long a lost publisher's broadcasts stay announced (tracks open) for it to come back.
     public var publisherLinger: Duration
     /// How long an upstream subscription stays once its last downstream subscriber left.
@@ -27,7 +29,7 @@ public struct RelayConfiguration: Sendable {
         host: String = "127.0.0.1", port: Int = 4443, identity: QUICServerIdentity,
         versions: [MoQVersion] = MoQVersion.serverPreference, hopID: UInt64 = UInt64.random(in: 1..<(1 << 52)),
         drainTime: Duration = .seconds(2), transport: QUICTransportConfiguration = .init(),
-        publisherLinger: Duration = .seconds(5), subscriberLinger: Duration = .seconds(2),
+        cacheBytes: Int = 256 << 20, publisherLinger: Duration = .seconds(5), subscriberLinger: Duration = .seconds(2),
         auth: RelayAuth = RelayAuth(), logger: Logger = Logger(label: "moq-relay")
     ) {
         self.host = host
@@ -37,6 +39,7 @@ public struct RelayConfiguration: Sendable {
         self.hopID = hopID
         self.drainTime = drainTime
         self.transport = transport
+        self.cacheBytes = cacheBytes
         self.publisherLinger = publisherLinger
         self.subscriberLinger = subscriberLinger
         self.auth = auth

@@ -27,7 +27,7 @@ public final class RelayMetrics: Sendable {
     func sessionRefused() { counters.withLockedValue { $0.sessionsRefused += 1 } }
 
     /// Prometheus exposition text; `broadcasts` comes from the origin at scrape time.
-    public func render(broadcasts: Int, lingering: Int = 0) -> String {
+    public func render(broadcasts: Int, lingering: Int = 0, cacheBytes: Int = 0) -> String {
         let snapshot = counters.withLockedValue { $0 }
         let traffic = self.traffic.snapshot
         return """
@@ -43,6 +43,9 @@ public final class RelayMetrics: Sendable {
             # HELP moq_relay_broadcasts Broadcasts announced in the relay's origin.
             # TYPE moq_relay_broadcasts gauge
             moq_relay_broadcasts \(broadcasts)
+            # HELP moq_relay_cache_bytes Bytes of cached groups older than each track's latest (bounded by --cache-bytes).
+            # TYPE moq_relay_cache_bytes gauge
+            moq_relay_cache_bytes \(cacheBytes)
             # HELP moq_relay_broadcasts_lingering Broadcasts of lost publishers kept announced for them to return.
             # TYPE moq_relay_broadcasts_lingering gauge
             moq_relay_broadcasts_lingering \(lingering)

@@ -19,7 +19,8 @@ public enum RelayHTTPServer {
                 body: ResponseBody(
                     byteBuffer: ByteBuffer(
                         string: relay.metrics.render(
-                            broadcasts: relay.origin.announced().count, lingering: relay.origin.lingeringPaths.count))))
+                            broadcasts: relay.origin.announced().count, lingering: relay.origin.lingeringPaths.count,
+                    cacheBytes: relay.cache.bytes))))
         }
         router.get("announced") { _, _ in listing(relay, prefix: "") }
         router.get("announced/**") { _, context in

@@ -50,6 +50,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Prefix anyone may publish and subscribe under without a token (repeatable; \"\" is everything).")
     var authPublic: [String] = []
 
+    @Option(
+        help: "Bytes of older groups cached across all tracks; each track's latest group always stays (default 256 MiB)."
+    )
+    var cacheBytes: Int?
+
     @Option(help: "Seconds a lost publisher's broadcasts stay announced for it to reconnect (default 5).")
     var publisherLinger: Double?
 
@@ -75,9 +80,11 @@ struct ServeCommand: AsyncParsableCommand {
         let auth = try loadAuth(settings, logger: logger)
 
         let linger = try settings.seconds("publisher-linger", publisherLinger) ?? 5
+        let cacheBytes = try settings.integer("cache-bytes", self.cacheBytes) ?? 256 << 20
+        guard cacheBytes >= 0 else { throw ValidationError("--cache-bytes must be >= 0") }
         let relay = try await Relay(
             configuration: RelayConfiguration(
-                host: host, port: port, identity: identity, publisherLinger: .milliseconds(Int(linger * 1000)),
+                host: host, port: port, identity: identity, cacheBytes: cacheBytes, publisherLinger: .milliseconds(Int(linger * 1000)),
                 auth: auth, logger: logger))
         let http = RelayHTTPServer.application(relay: relay, host: httpHost, port: httpPort)
         // The first lines name every listener and the certificate (scripts wait for them).

@@ -32,6 +32,8 @@ final class TrackState: Sendable {
     struct Retained {
         let group: GroupState
         let arrival: NIODeadline
+        /// Bytes charged to the cache budget once a newer group started (nil: not charged).
+        var charged: Int?
     }
 
     struct State: WaiterHolding {
@@ -49,11 +51,30 @@ final class TrackState: Sendable {
     let name: String
     let maxRetainedGroups: Int
     let state: NIOLockedValueBox<State>
+    /// The byte bound this track's older groups count against (nil: only time and count bound them).
+    let budget: CacheBudget?
 
-    init(name: String, info: TrackInfo, maxRetainedGroups: Int) {
+    init(name: String, info: TrackInfo, maxRetainedGroups: Int, budget: CacheBudget? = nil) {
         self.name = name
         self.maxRetainedGroups = max(1, maxRetainedGroups)
         self.state = NIOLockedValueBox(State(info: info))
+        self.budget = budget
+    }
+
+    deinit {
+        guard let budget else { return }
+        budget.release(state.withLockedValue { $0.groups.reduce(0) { $0 + ($1.charged ?? 0) } })
+    }
+
+    /// Drops group `sequence` from the cache (the budget is over its bound) unless it is the latest.
+    func dropCached(_ sequence: UInt64) {
+        let released = state.withLockedValue { state -> Int in
+            guard let index = state.groups.firstIndex(where: { $0.group.sequence == sequence }),
+                index < state.groups.count - 1
+            else { return 0 }
+            return state.groups.remove(at: index).charged ?? 0
+        }
+        if released > 0 { budget?.release(released) }
     }
 
     func update<T>(_ body: (inout State) -> T) -> T {
@@ -76,9 +97,9 @@ final class TrackState: Sendable {
     }
 
     /// Drops groups that fell out of the window: older than max latency behind the newest arrival, or
-    /// past the count bound. The latest group always stays.
-    static func evict(_ state: inout State, now: NIODeadline, maxGroups: Int) {
-        guard state.groups.count > 1 else { return }
+    /// past the count bound. The latest group always stays. Returns the budget bytes they had charged.
+    static func evict(_ state: inout State, now: NIODeadline, maxGroups: Int) -> Int {
+        guard state.groups.count > 1 else { return 0 }
         let window = TimeAmount.nanoseconds(Int64(clamping: state.info.maxLatency.nanosecondsClamped))
         var drop = 0
         while drop < state.groups.count - 1 {
@@ -88,12 +109,13 @@ final class TrackState: Sendable {
             guard tooMany || tooOld else { break }
             drop += 1
         }
-        if drop > 0 {
-            for retained in state.groups.prefix(drop) where !retained.group.isFinished {
-                GroupProducer(state: retained.group).abort(.evicted)
-            }
-            state.groups.removeFirst(drop)
+        guard drop > 0 else { return 0 }
+        for retained in state.groups.prefix(drop) where !retained.group.isFinished {
+            GroupProducer(state: retained.group).abort(.evicted)
         }
+        let released = state.groups.prefix(drop).reduce(0) { $0 + ($1.charged ?? 0) }
+        state.groups.removeFirst(drop)
+        return released
     }
 }
 
@@ -103,8 +125,9 @@ public struct TrackProducer: Sendable {
 
     init(state: TrackState) { self.state = state }
 
-    public init(name: String, info: TrackInfo = .init(), maxRetainedGroups: Int = 256) {
-        self.state = TrackState(name: name, info: info, maxRetainedGroups: maxRetainedGroups)
+    /// - Parameter cache: a byte bound shared with other tracks for the groups older than the latest.
+    public init(name: String, info: TrackInfo = .init(), maxRetainedGroups: Int = 256, cache: CacheBudget? = nil) {
+        self.state = TrackState(name: name, info: info, maxRetainedGroups: maxRetainedGroups, budget: cache)
     }
 
     public var name: String { state.name }
@@ -137,18 +160,31 @@ public struct TrackProducer: Sendable {
 
     func createGroup(sequence: UInt64, isDatagram: Bool) -> GroupProducer {
         let maxGroups = state.maxRetainedGroups
-        return state.update { state in
+        let charging = state.budget != nil
+        let (producer, charge, released) = state.update { state -> (GroupProducer, (Int, UInt64)?, Int) in
             if let existing = state.groups.first(where: { $0.group.sequence == sequence }) {
-                return GroupProducer(state: existing.group)
+                return (GroupProducer(state: existing.group), nil, 0)
             }
             let group = GroupState(sequence: sequence, isDatagram: isDatagram)
             let retained = TrackState.Retained(group: group, arrival: .now())
             let index = state.groups.firstIndex { $0.group.sequence > sequence } ?? state.groups.endIndex
             state.groups.insert(retained, at: index)
             state.nextSequence = max(state.nextSequence, sequence + 1)
-            TrackState.evict(&state, now: retained.arrival, maxGroups: maxGroups)
-            return GroupProducer(state: group)
+            // The group this one displaces as the latest now counts against the cache budget.
+            var charge: (Int, UInt64)?
+            if charging, index == state.groups.count - 1, index > 0, state.groups[index - 1].charged == nil {
+                let bytes = state.groups[index - 1].group.byteCount
+                state.groups[index - 1].charged = bytes
+                charge = (bytes, state.groups[index - 1].group.sequence)
+            }
+            let released = TrackState.evict(&state, now: retained.arrival, maxGroups: maxGroups)
+            return (GroupProducer(state: group), charge, released)
         }
+        if let budget = state.budget {
+            if released > 0 { budget.release(released) }
+            if let (bytes, displaced) = charge { budget.charge(bytes, track: state, sequence: displaced) }
+        }
+        return producer
     }
 
     /// The track is complete: consumers end after the groups already produced.

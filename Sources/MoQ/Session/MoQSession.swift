@@ -26,6 +26,8 @@ public struct MoQSessionConfiguration: Sendable {
     /// dropped rather than the peer unannouncing them); they are kept announced (`Origin.linger`) with
     /// their tracks open, and a session that announces the same path again resumes them. nil: they end.
     public var onPublisherLost: (@Sendable ([LingeringBroadcast]) -> Void)?
+    /// The byte bound for the older groups of tracks pulled from the peer (a relay's cache; nil: none).
+    public var cache: CacheBudget?
     /// How long a track pulled from the peer on demand stays subscribed with no one reading it.
     public var unusedTrackLinger: Duration
     /// How long the peer has to send SETUP (lite-05+) before the session closes with TIMEOUT.
@@ -38,6 +40,7 @@ public struct MoQSessionConfiguration: Sendable {
         maxGroupsInFlight: Int = 8, counters: MoQSessionCounters = MoQSessionCounters(),
         admission: MoQAdmissionPolicy? = nil, setupTimeout: Duration = .seconds(10),
         onPublisherLost: (@Sendable ([LingeringBroadcast]) -> Void)? = nil, unusedTrackLinger: Duration = .seconds(2),
+        cache: CacheBudget? = nil,
         logger: Logger = Logger(label: "moq")
     ) {
         self.publish = publish
@@ -52,6 +55,7 @@ public struct MoQSessionConfiguration: Sendable {
         self.setupTimeout = setupTimeout
         self.onPublisherLost = onPublisherLost
         self.unusedTrackLinger = unusedTrackLinger
+        self.cache = cache
         self.logger = logger
     }
 }

@@ -354,7 +354,7 @@ extension MoQSession {
         learned.removeValue(forKey: path)?.finish()
         let source: @Sendable (String) -> TrackProducer? = { [weak self] name in
             guard let self else { return nil }
-            let producer = TrackProducer(name: name)
+            let producer = TrackProducer(name: name, cache: self.configuration.cache)
             _ = self.subscribe(
                 broadcast: path, track: name, into: producer, options: SubscribeOptions(), upstream: true)
             return producer
