@@ -57,6 +57,8 @@ public final class Relay: Service, Sendable {
                 },
                 onPublisherLost: { broadcasts in broadcasts.forEach { lostSink.yield($0) } },
                 unusedTrackLinger: configuration.subscriberLinger, cache: cache,
+                maxPeerBroadcasts: configuration.maxSessionBroadcasts,
+                maxPeerSubscriptions: configuration.maxSessionSubscriptions,
                 logger: configuration.logger)
         }
         await withDiscardingTaskGroup { group in

@@ -21,6 +21,9 @@ public struct RelayConfiguration: Sendable {
     public var publisherLinger: Duration
     /// How long an upstream subscription stays once its last downstream subscriber left.
     public var subscriberLinger: Duration
+    /// Per session: broadcasts a peer may announce and subscriptions it may hold at once.
+    public var maxSessionBroadcasts: Int
+    public var maxSessionSubscriptions: Int
     /// Who may publish and subscribe what (default: everything is public).
     public var auth: RelayAuth
     public var logger: Logger
@@ -30,6 +33,7 @@ public struct RelayConfiguration: Sendable {
         versions: [MoQVersion] = MoQVersion.serverPreference, hopID: UInt64 = UInt64.random(in: 1..<(1 << 52)),
         drainTime: Duration = .seconds(2), transport: QUICTransportConfiguration = .init(),
         cacheBytes: Int = 256 << 20, publisherLinger: Duration = .seconds(5), subscriberLinger: Duration = .seconds(2),
+        maxSessionBroadcasts: Int = 10_000, maxSessionSubscriptions: Int = 10_000,
         auth: RelayAuth = RelayAuth(), logger: Logger = Logger(label: "moq-relay")
     ) {
         self.host = host
@@ -42,6 +46,8 @@ public struct RelayConfiguration: Sendable {
         self.cacheBytes = cacheBytes
         self.publisherLinger = publisherLinger
         self.subscriberLinger = subscriberLinger
+        self.maxSessionBroadcasts = maxSessionBroadcasts
+        self.maxSessionSubscriptions = maxSessionSubscriptions
         self.auth = auth
         self.logger = logger
     }

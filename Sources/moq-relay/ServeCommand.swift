@@ -51,9 +51,16 @@ struct ServeCommand: AsyncParsableCommand {
     var authPublic: [String] = []
 
     @Option(
-        help: "Bytes of older groups cached across all tracks; each track's latest group always stays (default 256 MiB)."
+        help:
+            "Bytes of older groups cached across all tracks; each track's latest group always stays (default 256 MiB)."
     )
     var cacheBytes: Int?
+
+    @Option(help: "Broadcasts one session may announce at once; past it the session is closed (default 10000).")
+    var maxSessionBroadcasts: Int?
+
+    @Option(help: "Subscriptions one session may hold at once; past it the session is closed (default 10000).")
+    var maxSessionSubscriptions: Int?
 
     @Option(help: "Seconds a lost publisher's broadcasts stay announced for it to reconnect (default 5).")
     var publisherLinger: Double?
@@ -82,9 +89,13 @@ struct ServeCommand: AsyncParsableCommand {
         let linger = try settings.seconds("publisher-linger", publisherLinger) ?? 5
         let cacheBytes = try settings.integer("cache-bytes", self.cacheBytes) ?? 256 << 20
         guard cacheBytes >= 0 else { throw ValidationError("--cache-bytes must be >= 0") }
+        let maxBroadcasts = try settings.integer("max-session-broadcasts", maxSessionBroadcasts) ?? 10_000
+        let maxSubscriptions = try settings.integer("max-session-subscriptions", maxSessionSubscriptions) ?? 10_000
         let relay = try await Relay(
             configuration: RelayConfiguration(
-                host: host, port: port, identity: identity, cacheBytes: cacheBytes, publisherLinger: .milliseconds(Int(linger * 1000)),
+                host: host, port: port, identity: identity, cacheBytes: cacheBytes,
+                publisherLinger: .milliseconds(Int(linger * 1000)),
+                maxSessionBroadcasts: maxBroadcasts, maxSessionSubscriptions: maxSubscriptions,
                 auth: auth, logger: logger))
         let http = RelayHTTPServer.application(relay: relay, host: httpHost, port: httpPort)
         // The first lines name every listener and the certificate (scripts wait for them).

@@ -30,6 +30,10 @@ public struct MoQSessionConfiguration: Sendable {
     public var cache: CacheBudget?
     /// How long a track pulled from the peer on demand stays subscribed with no one reading it.
     public var unusedTrackLinger: Duration
+    /// At most this many broadcasts announced by the peer at once, and this many of its subscriptions
+    /// served at once: past either, the session is closed with PROTOCOL_VIOLATION naming the limit.
+    public var maxPeerBroadcasts: Int
+    public var maxPeerSubscriptions: Int
     /// How long the peer has to send SETUP (lite-05+) before the session closes with TIMEOUT.
     public var setupTimeout: Duration
     public var logger: Logger
@@ -40,7 +44,7 @@ public struct MoQSessionConfiguration: Sendable {
         maxGroupsInFlight: Int = 8, counters: MoQSessionCounters = MoQSessionCounters(),
         admission: MoQAdmissionPolicy? = nil, setupTimeout: Duration = .seconds(10),
         onPublisherLost: (@Sendable ([LingeringBroadcast]) -> Void)? = nil, unusedTrackLinger: Duration = .seconds(2),
-        cache: CacheBudget? = nil,
+        cache: CacheBudget? = nil, maxPeerBroadcasts: Int = 10_000, maxPeerSubscriptions: Int = 10_000,
         logger: Logger = Logger(label: "moq")
     ) {
         self.publish = publish
@@ -56,6 +60,8 @@ public struct MoQSessionConfiguration: Sendable {
         self.onPublisherLost = onPublisherLost
         self.unusedTrackLinger = unusedTrackLinger
         self.cache = cache
+        self.maxPeerBroadcasts = maxPeerBroadcasts
+        self.maxPeerSubscriptions = maxPeerSubscriptions
         self.logger = logger
     }
 }
@@ -100,6 +106,8 @@ public final class MoQSession: Sendable {
         var closed = false
         /// SUBSCRIBEs the peer sent us so far (served or refused).
         var subscriptionsReceived = 0
+        /// The peer's SUBSCRIBEs being served now.
+        var subscriptionsServing = 0
     }
 
     /// Runs once `run()` has ended everything (a client closes the endpoint it dialled from).
@@ -184,6 +192,12 @@ public final class MoQSession: Sendable {
 
     /// The GOAWAY URI the peer sent, if any ("" = go away without a new address).
     public var receivedGoaway: String? { state.withLockedValue { $0.goaway } }
+
+    /// The peer went past one of the session's limits: close the session, saying which.
+    func exceeded(_ limit: String) {
+        logger.notice("peer exceeded a session limit: closing", metadata: ["limit": "\(limit)"])
+        close(code: SessionErrorCode.protocolViolation.rawValue, reason: limit)
+    }
 
     /// What the peer may do (settled once it was admitted).
     var scope: MoQSessionScope { state.withLockedValue { $0.scope } }

@@ -10,7 +10,16 @@ import NIOCore
 extension MoQSession {
     func serveSubscription(_ reader: inout StreamReader) async throws {
         let subscribe = try await reader.require(Subscribe.self)
-        state.withLockedValue { $0.subscriptionsReceived += 1 }
+        let serving = state.withLockedValue { state in
+            state.subscriptionsReceived += 1
+            state.subscriptionsServing += 1
+            return state.subscriptionsServing
+        }
+        defer { state.withLockedValue { $0.subscriptionsServing -= 1 } }
+        guard serving <= configuration.maxPeerSubscriptions else {
+            exceeded("more than \(configuration.maxPeerSubscriptions) subscriptions at once")
+            return
+        }
         configuration.counters.subscriptionServed()
         let stream = reader.stream
         guard let broadcast = try readable(subscribe.broadcast, on: stream) else {

@@ -352,6 +352,10 @@ extension MoQSession {
             return
         }
         learned.removeValue(forKey: path)?.finish()
+        guard learned.count < configuration.maxPeerBroadcasts else {
+            exceeded("more than \(configuration.maxPeerBroadcasts) broadcasts announced")
+            return
+        }
         let source: @Sendable (String) -> TrackProducer? = { [weak self] name in
             guard let self else { return nil }
             let producer = TrackProducer(name: name, cache: self.configuration.cache)
