@@ -43,8 +43,11 @@ final class TrackState: Sendable {
         var nextSequence: UInt64 = 0
         var finished = false
         var error: MoQStreamError?
-        /// Sessions serving this track to a subscriber now (a relay ends unused upstream subscriptions).
-        var subscribers = 0
+        /// What each subscriber being served now asked for, by a token (a relay aggregates them upstream
+        /// and ends unused upstream subscriptions).
+        var preferences: [UInt64: SubscriberPreference] = [:]
+        var nextPreferenceID: UInt64 = 0
+        var subscribers: Int { preferences.count }
         var waiters = Waiters()
     }
 
@@ -116,6 +119,25 @@ final class TrackState: Sendable {
         let released = state.groups.prefix(drop).reduce(0) { $0 + ($1.charged ?? 0) }
         state.groups.removeFirst(drop)
         return released
+    }
+}
+
+/// What one subscriber asks of a track's delivery (SUBSCRIBE / SUBSCRIBE_UPDATE).
+public struct SubscriberPreference: Sendable, Equatable {
+    public var priority: UInt8
+    public var maxLatency: Duration
+
+    public init(priority: UInt8 = 0, maxLatency: Duration = .zero) {
+        self.priority = priority
+        self.maxLatency = maxLatency
+    }
+
+    /// The most demanding of `preferences`: highest priority, longest max latency.
+    static func aggregate(_ preferences: [SubscriberPreference]) -> SubscriberPreference? {
+        guard let first = preferences.first else { return nil }
+        return preferences.dropFirst().reduce(first) {
+            SubscriberPreference(priority: max($0.priority, $1.priority), maxLatency: max($0.maxLatency, $1.maxLatency))
+        }
     }
 }
 
@@ -202,9 +224,35 @@ public struct TrackProducer: Sendable {
 
     public var isFinished: Bool { state.state.withLockedValue { $0.finished || $0.error != nil } }
 
-    /// A session starts or stops serving this track to a subscriber.
-    func subscriberJoined() { state.update { $0.subscribers += 1 } }
-    func subscriberLeft() { state.update { $0.subscribers -= 1 } }
+    /// A session starts serving this track to a subscriber that asked for `preference`; returns its token.
+    func subscriberJoined(_ preference: SubscriberPreference) -> UInt64 {
+        state.update { state in
+            state.nextPreferenceID += 1
+            state.preferences[state.nextPreferenceID] = preference
+            return state.nextPreferenceID
+        }
+    }
+
+    /// The subscriber changed what it asks for (SUBSCRIBE_UPDATE).
+    func subscriberUpdated(_ token: UInt64, _ preference: SubscriberPreference) {
+        state.update { state in if state.preferences[token] != nil { state.preferences[token] = preference } }
+    }
+
+    func subscriberLeft(_ token: UInt64) { state.update { _ = $0.preferences.removeValue(forKey: token) } }
+
+    /// What the subscribers served now ask for together: the highest priority and the longest max
+    /// latency (nil when nobody is subscribed). A relay asks its upstream for this.
+    public var subscriberPreference: SubscriberPreference? {
+        state.state.withLockedValue { SubscriberPreference.aggregate(Array($0.preferences.values)) }
+    }
+
+    /// Returns once the aggregate subscriber preference differs from `known` (or the track ended).
+    func waitForPreference(differentFrom known: SubscriberPreference?) async {
+        await waitUntil(state.state) { state in
+            state.finished || state.error != nil
+                || SubscriberPreference.aggregate(Array(state.preferences.values)) != known
+        }
+    }
 
     /// Subscribers being served now.
     public var subscriberCount: Int { state.state.withLockedValue { $0.subscribers } }

@@ -30,8 +30,9 @@ extension MoQSession {
             stream.reset(code: StreamErrorCode.notFound.rawValue)
             return
         }
-        track.subscriberJoined()
-        defer { track.subscriberLeft() }
+        let preference = track.subscriberJoined(
+            SubscriberPreference(priority: subscribe.priority, maxLatency: .milliseconds(subscribe.maxLatencyMs)))
+        defer { track.subscriberLeft(preference) }
         let served = ServedGroups(limit: configuration.maxGroupsInFlight)
         served.setEnd(subscribe.endGroup)
         if version < .lite05 {
@@ -55,7 +56,12 @@ extension MoQSession {
             }
             group.addTask {
                 var peerSide = peerSide
-                while let update = try await peerSide.read(SubscribeUpdate.self) { served.setEnd(update.endGroup) }
+                while let update = try await peerSide.read(SubscribeUpdate.self) {
+                    served.setEnd(update.endGroup)
+                    track.subscriberUpdated(
+                        preference,
+                        SubscriberPreference(priority: update.priority, maxLatency: .milliseconds(update.maxLatencyMs)))
+                }
                 return true  // the peer FINed: unsubscribe
             }
             let first = try await group.next()!

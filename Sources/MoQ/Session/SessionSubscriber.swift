@@ -171,6 +171,20 @@ extension MoQSession {
                         if !Task.isCancelled { subscription.cancel() }
                         return nil
                     }
+                    group.addTask {
+                        // Ask upstream for what the subscribers downstream want together.
+                        var asked = SubscriberPreference(priority: options.priority, maxLatency: options.maxLatency)
+                        var seen: SubscriberPreference? = asked
+                        while !Task.isCancelled, !producer.isFinished {
+                            await producer.waitForPreference(differentFrom: seen)
+                            seen = producer.subscriberPreference
+                            guard let wanted = seen, wanted != asked else { continue }
+                            asked = wanted
+                            subscription.update(
+                                SubscribeOptions(priority: wanted.priority, maxLatency: wanted.maxLatency))
+                        }
+                        return nil
+                    }
                 }
                 group.addTask {
                     for await command in subscription.commands {
