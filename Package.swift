@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "MoQWire", targets: ["MoQWire"]),
         .library(name: "MoQ", targets: ["MoQ"]),
         .library(name: "MoQRelay", targets: ["MoQRelay"]),
+        .library(name: "NTRIP", targets: ["NTRIP"]),
         .executable(name: "moq-relay", targets: ["moq-relay"]),
         .executable(name: "quic-echo", targets: ["quic-echo"]),
         .executable(name: "quic-perf", targets: ["quic-perf"]),
@@ -144,6 +145,24 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // NTRIP v1/v2 caster: request sniffing, RTCM3 framing, mount <-> broadcast `ntrip/M` track `rtcm`.
+        .target(
+            name: "NTRIP",
+            dependencies: [
+                "MoQ",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "NTRIPTests",
+            dependencies: ["NTRIP", "MoQ", "TestSupport", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSwift
+        ),
         // The relay's HTTP API (health, certificate pin, announced, fetch, metrics) on Hummingbird.
         .target(
             name: "RelayHTTP",
@@ -170,7 +189,7 @@ let package = Package(
         .executableTarget(
             name: "moq-relay",
             dependencies: [
-                "MoQRelay", "RelayHTTP", "QUIC", "MoQWire",
+                "MoQRelay", "RelayHTTP", "QUIC", "MoQWire", "NTRIP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
