@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import MoQRelay
 import MoQWire
+import NTRIP
 import QUIC
 import RelayHTTP
 import ServiceLifecycle
@@ -25,6 +26,15 @@ struct MoQRelayCommand: AsyncParsableCommand {
 
     @Option(help: "TCP address of the HTTP API (env MOQ_HTTP_LISTEN).")
     var httpListen: String = environment("HTTP_LISTEN") ?? "127.0.0.1:8080"
+
+    @Option(help: "TCP address of the NTRIP caster (env MOQ_NTRIP_LISTEN).")
+    var ntripListen: String = environment("NTRIP_LISTEN") ?? "127.0.0.1:2101"
+
+    @Option(help: "NTRIP source password, every mount (env MOQ_NTRIP_SOURCE_PASSWORD).")
+    var ntripSourcePassword: String = environment("NTRIP_SOURCE_PASSWORD") ?? "source"
+
+    @Option(help: "NTRIP users, user:password[:MOUNT,MOUNT] (env MOQ_NTRIP_USERS, space-separated).")
+    var ntripUser: [String] = environment("NTRIP_USERS")?.split(separator: " ").map(String.init) ?? ["user:password"]
 
     @Option(help: "PEM certificate chain (env MOQ_TLS_CERT); default: generate one at start.")
     var tlsCert: String?
@@ -61,15 +71,18 @@ struct MoQRelayCommand: AsyncParsableCommand {
         }
         let relay = try await Relay(configuration: RelayConfiguration(host: host, port: port, identity: identity, logger: logger))
         let http = RelayHTTPServer.application(relay: relay, host: httpHost, port: httpPort)
+        let ntrip = try await NTRIPServer.relayCaster(
+            listen: ntripListen, sourcePassword: ntripSourcePassword, users: ntripUser, origin: relay.origin, logger: logger)
         // The first lines name every listener and the certificate (scripts wait for them).
         FileHandle.standardOutput.write(Data("""
             moq-relay listening on moqt://\(relay.listenAddress)/ (UDP, moq-lite \(MoQVersion.serverPreference.map(\.alpn).joined(separator: ", ")))
             moq-relay HTTP API on http://\(httpHost):\(httpPort)/
+            moq-relay NTRIP caster on \(ntrip.listenAddress) (TCP)
             certificate sha256 \(identity.fingerprintHex)
 
             """.utf8))
         let group = ServiceGroup(
-            services: [relay, http], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: [relay, http, ntrip], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }
 }
