@@ -43,7 +43,7 @@ public struct ChunkedDecoder: Sendable {
                 guard length <= 66 else { throw .malformedSize }
                 let line = pending.readString(length: length)!
                 let hex = line.split(separator: ";", maxSplits: 1).first.map { Substring($0).trimmingSpaces() } ?? ""
-                let trimmed = hex.trimmingCharacters(in: "\r\n")
+                let trimmed = hex.filter { !$0.isNewline }
                 guard !trimmed.isEmpty, trimmed.count <= 8, let size = Int(trimmed, radix: 16) else {
                     throw .malformedSize
                 }
@@ -71,14 +71,5 @@ public struct ChunkedDecoder: Sendable {
         }
         if pending.readableBytes == 0 { pending = ByteBuffer() }
         return output
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var slice = self[...]
-        while let first = slice.first, set.contains(first) { slice = slice.dropFirst() }
-        while let last = slice.last, set.contains(last) { slice = slice.dropLast() }
-        return String(slice)
     }
 }

@@ -71,12 +71,12 @@ public struct RequestHeadParser: Sendable {
             return .tooLarge
         }
         done = true
-        let text = String(decoding: view[view.startIndex..<end], as: UTF8.self)
+        // Split bytes, not Characters: "\r\n" is a single Character in Swift.
+        var lines = view[view.startIndex..<end].split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map {
+            String(decoding: $0.last == UInt8(ascii: "\r") ? $0.dropLast() : $0, as: UTF8.self)
+        }
         buffer.moveReaderIndex(forwardBy: headLength)
         let rest = buffer.readSlice(length: buffer.readableBytes)!
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
-            $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
-        }
         while lines.last?.isEmpty == true { lines.removeLast() }
         guard let requestLine = lines.first, !requestLine.isEmpty else { return .malformed("empty request line") }
         let tokens = requestLine.split(separator: " ", omittingEmptySubsequences: true).map(String.init)

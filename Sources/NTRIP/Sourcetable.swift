@@ -11,11 +11,9 @@ public struct StreamRecord: Sendable, Equatable, Codable {
         self.fields = fields ?? "\(mount);RTCM 3;;0;;;;0.00;0.00;0;0;swift-moq;none;B;N;0;"
     }
 
-    /// `STR;mount;fields` (a leading `STR;mount;` in `fields` is not repeated).
+    /// `STR;mount;fields` (a whole record `STR;mount;...` given as fields is not repeated).
     public var line: String {
-        var fields = Substring(fields)
-        if fields.hasPrefix("STR;") { fields = fields.dropFirst(4) }
-        if fields.hasPrefix(mount + ";") { fields = fields.dropFirst(mount.count + 1) }
+        if fields.hasPrefix("STR;\(mount);") { return fields }
         return "STR;\(mount);\(fields)"
     }
 }
