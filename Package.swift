@@ -160,7 +160,10 @@ let package = Package(
         ),
         .testTarget(
             name: "NTRIPTests",
-            dependencies: ["NTRIP", "MoQ", "TestSupport", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "NTRIP", "MoQ", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strictSwift
         ),
         // The relay's HTTP API (health, certificate pin, announced, fetch, metrics) on Hummingbird.
