@@ -210,14 +210,15 @@ def cmd_source(args) -> int:
         return 1
     sent = 0
     try:
-        for epoch in epochs:
+        for epoch in epochs * args.loops:
             if args.chunked:
                 sock.sendall(b"%x\r\n" % len(epoch) + epoch + b"\r\n")
             else:
                 sock.sendall(epoch)
             sent += len(epoch)
-            out("sent", bytes=sent)
-            time.sleep(args.interval)
+            if args.interval > 0 or sent == len(epoch):
+                out("sent", bytes=sent)
+                time.sleep(args.interval)
         if args.chunked:
             sock.sendall(b"0\r\n\r\n")
         out("done", bytes=sent)
@@ -245,7 +246,11 @@ def dechunk(data: bytes) -> bytes:
 
 
 def cmd_client(args) -> int:
-    sock = socket.create_connection(("127.0.0.1", args.port), timeout=args.seconds + 5)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if args.stall:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(args.seconds + args.stall + 5)
+    sock.connect(("127.0.0.1", args.port))
     version = "Ntrip-Version: Ntrip/2.0\r\n" if args.version == 2 else ""
     protocol = "HTTP/1.1" if args.version == 2 else "HTTP/1.0"
     gga = f"Ntrip-GGA: {args.gga}\r\n" if args.gga and args.version == 2 else ""
@@ -254,6 +259,9 @@ def cmd_client(args) -> int:
     sock.sendall(request.encode())
     if args.gga and args.version == 1:
         sock.sendall(args.gga.encode() + b"\r\n")
+    if args.stall:
+        out("stalling")
+        time.sleep(args.stall)
     head, rest = read_head(sock)
     out("reply", text=head.decode(errors="replace"))
     data = rest
@@ -428,6 +436,7 @@ def main() -> int:
         p.add_argument("--file")
         p.add_argument("--interval", type=float, default=0.1)
         p.add_argument("--hold", type=float, default=1)
+        p.add_argument("--loops", type=int, default=1)
     p = sub.add_parser("client")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--mount", required=True)
@@ -438,6 +447,7 @@ def main() -> int:
     p.add_argument("--out", required=True)
     p.add_argument("--seconds", type=float, default=5)
     p.add_argument("--max-bytes", type=int, default=0)
+    p.add_argument("--stall", type=float, default=0, help="read nothing for this long first (a stuck client)")
     p = sub.add_parser("pyg")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--mount", required=True)
