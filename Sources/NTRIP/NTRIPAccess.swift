@@ -40,18 +40,19 @@ public struct NTRIPUserList: NTRIPAccess {
         }
     }
 
-    public var sourcePassword: String
+    /// The source password for every mount; nil: no source is accepted.
+    public var sourcePassword: String?
     public var users: [User]
     public var records: [StreamRecord]
 
-    public init(sourcePassword: String, users: [User], records: [StreamRecord] = []) {
+    public init(sourcePassword: String?, users: [User], records: [StreamRecord] = []) {
         self.sourcePassword = sourcePassword
         self.users = users
         self.records = records
     }
 
     public func authorizeSource(mount: String, user: String?, password: String) -> Bool {
-        password == sourcePassword
+        sourcePassword.map { $0 == password } ?? false
     }
 
     public func authorizeClient(mount: String, user: String?, password: String?) -> ClientAuthorization {

@@ -72,9 +72,10 @@ public struct RequestHeadParser: Sendable {
         }
         done = true
         // Split bytes, not Characters: "\r\n" is a single Character in Swift.
-        var lines = view[view.startIndex..<end].split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map {
-            String(decoding: $0.last == UInt8(ascii: "\r") ? $0.dropLast() : $0, as: UTF8.self)
-        }
+        var lines = view[view.startIndex..<end].split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+            .map {
+                String(decoding: $0.last == UInt8(ascii: "\r") ? $0.dropLast() : $0, as: UTF8.self)
+            }
         buffer.moveReaderIndex(forwardBy: headLength)
         let rest = buffer.readSlice(length: buffer.readableBytes)!
         while lines.last?.isEmpty == true { lines.removeLast() }

@@ -6,9 +6,11 @@ import Logging
 import MoQRelay
 import MoQWire
 import NTRIP
+import NTRIPManagement
 import QUIC
 import RelayHTTP
 import ServiceLifecycle
+import Store
 
 @main
 struct MoQRelayCommand: AsyncParsableCommand {
@@ -30,11 +32,14 @@ struct MoQRelayCommand: AsyncParsableCommand {
     @Option(help: "TCP address of the NTRIP caster (env MOQ_NTRIP_LISTEN).")
     var ntripListen: String = environment("NTRIP_LISTEN") ?? "127.0.0.1:2101"
 
-    @Option(help: "NTRIP source password, every mount (env MOQ_NTRIP_SOURCE_PASSWORD).")
-    var ntripSourcePassword: String = environment("NTRIP_SOURCE_PASSWORD") ?? "source"
+    @Option(help: "NTRIP source password for mounts that are not streampoints (env MOQ_NTRIP_SOURCE_PASSWORD).")
+    var ntripSourcePassword: String?
 
-    @Option(help: "NTRIP users, user:password[:MOUNT,MOUNT] (env MOQ_NTRIP_USERS, space-separated).")
-    var ntripUser: [String] = environment("NTRIP_USERS")?.split(separator: " ").map(String.init) ?? ["user:password"]
+    @Option(help: "Extra NTRIP users, user:password[:MOUNT,MOUNT] (env MOQ_NTRIP_USERS, space-separated).")
+    var ntripUser: [String] = environment("NTRIP_USERS")?.split(separator: " ").map(String.init) ?? []
+
+    @Option(help: "State directory: SQLite store and admin token (env MOQ_DATA_DIR).")
+    var dataDir: String = environment("DATA_DIR") ?? "./data"
 
     @Option(help: "PEM certificate chain (env MOQ_TLS_CERT); default: generate one at start.")
     var tlsCert: String?
@@ -70,14 +75,21 @@ struct MoQRelayCommand: AsyncParsableCommand {
             identity = try QUICServerIdentity.generateSelfSigned(names: tlsGenerate)
         }
         let relay = try await Relay(configuration: RelayConfiguration(host: host, port: port, identity: identity, logger: logger))
-        let http = RelayHTTPServer.application(relay: relay, host: httpHost, port: httpPort)
+        let store = try RelayStore(directory: URL(fileURLWithPath: dataDir))
         let ntrip = try await NTRIPServer.relayCaster(
-            listen: ntripListen, sourcePassword: ntripSourcePassword, users: ntripUser, origin: relay.origin, logger: logger)
+            listen: ntripListen, sourcePassword: ntripSourcePassword ?? environment("NTRIP_SOURCE_PASSWORD"),
+            users: ntripUser, origin: relay.origin, logger: logger
+        ) { StoreAccess(store: store, extra: $0) }
+        let adminToken = try environment("ADMIN_TOKEN") ?? store.adminToken()
+        let http = RelayHTTPServer.application(relay: relay, host: httpHost, port: httpPort) {
+            ManagementAPI.register(on: $0, store: store, caster: ntrip.caster, adminToken: adminToken)
+        }
         // The first lines name every listener and the certificate (scripts wait for them).
         FileHandle.standardOutput.write(Data("""
             moq-relay listening on moqt://\(relay.listenAddress)/ (UDP, moq-lite \(MoQVersion.serverPreference.map(\.alpn).joined(separator: ", ")))
             moq-relay HTTP API on http://\(httpHost):\(httpPort)/
             moq-relay NTRIP caster on \(ntrip.listenAddress) (TCP)
+            moq-relay data in \(dataDir) (admin token: \(dataDir)/admin.token or MOQ_ADMIN_TOKEN)
             certificate sha256 \(identity.fingerprintHex)
 
             """.utf8))

@@ -20,7 +20,9 @@ struct RelayTests {
             let httpPort = try freeTCPPort()
             let binary = try Repository.product("moq-relay")
             let process = try PeerProcess(
-                binary, ["--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:\(httpPort)", "--log-level", "warning"],
+                binary,
+                ["--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:\(httpPort)", "--ntrip-listen", "127.0.0.1:0",
+                 "--log-level", "warning"],
                 name: "moq-relay")
             let listening = try await process.waitForLine(prefix: "moq-relay listening on ")
             let url = String(listening.split(separator: " ")[3])

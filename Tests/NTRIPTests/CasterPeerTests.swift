@@ -279,18 +279,29 @@ struct SlowClientTests {
         // About 12 MB as fast as the source can send: far more than the socket buffers and the backlog bound.
         let one = try await caster.makeStream("one.rtcm", epochs: 2000)
         let source = caster.path("source.rtcm")
-        _ = FileManager.default.createFile(atPath: source, contents: Data(Array(repeating: fileBytes(one), count: 10).joined()))
+        _ = FileManager.default.createFile(
+            atPath: source, contents: Data(Array(repeating: fileBytes(one), count: 10).joined()))
         let feeder = try caster.peer(
-            "source", ["--port", port, "--mount", "FAST", "--password", "sourcepw", "--file", one, "--interval", "0",
-                       "--loops", "10", "--hold", "2"])
+            "source",
+            [
+                "--port", port, "--mount", "FAST", "--password", "sourcepw", "--file", one, "--interval", "0",
+                "--loops", "10", "--hold", "2",
+            ])
         defer { feeder.terminate() }
         _ = try await feeder.waitForEvent { $0["event"] as? String == "sent" }
         let stuck = try caster.peer(
-            "client", ["--port", port, "--mount", "FAST", "--user", "user", "--password", "password", "--stall", "6",
-                       "--out", caster.path("stuck.bin"), "--seconds", "3"])
+            "client",
+            [
+                "--port", port, "--mount", "FAST", "--user", "user", "--password", "password", "--stall", "6",
+                "--out", caster.path("stuck.bin"), "--seconds", "3",
+            ])
         let reader = try caster.peer(
-            "client", ["--port", port, "--mount", "FAST", "--user", "user", "--password", "password", "--out", caster.path("reader.rtcm"),
-                       "--seconds", "5"])
+            "client",
+            [
+                "--port", port, "--mount", "FAST", "--user", "user", "--password", "password", "--out",
+                caster.path("reader.rtcm"),
+                "--seconds", "5",
+            ])
         #expect(try await reader.waitForExit(timeout: .seconds(30)) == 0)
         #expect(try await stuck.waitForExit(timeout: .seconds(30)) == 0)
         #expect(stuck.events("done").first?["closed"] as? Bool == true, "the stuck client was dropped: \(stuck.lines)")
