@@ -127,5 +127,20 @@ struct MoQBridgeTests {
             let result = try await caster.check(source: source, out: caster.path(name + ".rtcm"), stripGGA: true)
             #expect(result["ok"] as? Bool == true, "\(name): \(result)")
         }
+        // ntripstreams as a v2 client (chunked; it CRC-checks and decodes every message) and reading the sourcetable.
+        let binary = Repository.root.appendingPathComponent(".venv/bin/ntripstreams").path
+        let client = try PeerProcess(
+            "/usr/bin/timeout",
+            ["3", binary, "http://127.0.0.1:\(port)", "-m", "CH", "-u", "user", "-p", "password", "-v", "-v", "-v"],
+            name: "ntripstreams client")
+        _ = try await client.waitForExit(timeout: .seconds(20))
+        let decoded = client.stderr.components(separatedBy: "CH:RTCM message #:").count - 1
+        #expect(decoded >= 20, "ntripstreams decoded \(decoded): \(client.stderr.suffix(800))")
+        #expect(!client.stderr.contains("Failed to decode"))
+        let table = try PeerProcess(
+            "/usr/bin/timeout", ["5", binary, "http://127.0.0.1:\(port)", "-v", "-v"], name: "ntripstreams table")
+        _ = try await table.waitForExit(timeout: .seconds(20))
+        let output = table.lines.joined(separator: "\n") + table.stderr
+        #expect(output.contains("STR;CH;") && output.contains("STR;NS;"), "\(output.suffix(800))")
     }
 }

@@ -41,6 +41,14 @@ struct RunningCaster {
         throw PeerError("the HTTP API did not come up: \(process.stderr.suffix(1000))")
     }
 
+    /// The peer helpers for a caster at `ntripPort` that this process runs itself (no relay process).
+    static func helpers(ntripPort: Int) -> RunningCaster {
+        let process = try! PeerProcess("/bin/true", [], name: "no relay")
+        return RunningCaster(
+            process: process, ntripPort: ntripPort, httpPort: 0, url: "", pin: "",
+            directory: try! Repository.temporaryDirectory())
+    }
+
     func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
     /// `Tests/Peers/ntrip_peer.py COMMAND ...`.
