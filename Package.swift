@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "MoQWire", targets: ["MoQWire"]),
         .library(name: "MoQ", targets: ["MoQ"]),
         .library(name: "MoQRelay", targets: ["MoQRelay"]),
+        .library(name: "NTRIP", targets: ["NTRIP"]),
         .executable(name: "moq-relay", targets: ["moq-relay"]),
         .executable(name: "quic-echo", targets: ["quic-echo"]),
         .executable(name: "quic-perf", targets: ["quic-perf"]),
@@ -32,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // libngtcp2 1.x + ngtcp2_crypto_gnutls + GnuTLS, and the few C helpers Swift cannot express.
@@ -149,6 +151,46 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // NTRIP v1/v2 caster: request sniffing, RTCM3 framing, mount <-> broadcast `ntrip/M` track `rtcm`.
+        .target(
+            name: "NTRIP",
+            dependencies: [
+                "MoQ",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "NTRIPTests",
+            dependencies: [
+                "NTRIP", "MoQ", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        // Persistence of streampoints and users in SQLite (GRDB) under the data directory.
+        .target(
+            name: "Store",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        // The caster's access from the Store and its management API (streampoints, users, status) on Hummingbird.
+        .target(
+            name: "NTRIPManagement",
+            dependencies: [
+                "NTRIP", "Store",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strictSwift
+        ),
         // The relay's HTTP API (health, certificate pin, announced, fetch, metrics) on Hummingbird.
         .target(
             name: "RelayHTTP",
@@ -175,7 +217,7 @@ let package = Package(
         .executableTarget(
             name: "moq-relay",
             dependencies: [
-                "MoQRelay", "RelayHTTP", "QUIC", "MoQWire",
+                "MoQRelay", "RelayHTTP", "QUIC", "MoQWire", "NTRIP", "NTRIPManagement", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

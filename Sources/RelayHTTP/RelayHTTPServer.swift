@@ -7,10 +7,13 @@ import NIOCore
 /// a group's bytes, and Prometheus metrics. Same paths as moq-relay.
 public enum RelayHTTPServer {
     /// The Hummingbird application serving `relay` on `host:port`; run it as a service next to the relay.
+    /// `routes` adds routes of other services (the NTRIP management API) to the same listener.
     public static func application(
-        relay: Relay, host: String = "127.0.0.1", port: Int = 8080
+        relay: Relay, host: String = "127.0.0.1", port: Int = 8080,
+        routes: (Router<BasicRequestContext>) -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
+        routes(router)
         router.get("health") { _, _ in "ok\n" }
         router.get("certificate.sha256") { _, _ in relay.configuration.identity.fingerprintHex + "\n" }
         router.get("metrics") { _, _ in

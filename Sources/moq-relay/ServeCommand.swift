@@ -3,9 +3,12 @@ import Foundation
 import Logging
 import MoQRelay
 import MoQWire
+import NTRIP
+import NTRIPManagement
 import QUIC
 import RelayHTTP
 import ServiceLifecycle
+import Store
 
 /// `moq-relay [serve]`: runs the relay until SIGTERM/SIGINT (GOAWAY, drain, exit 0).
 struct ServeCommand: AsyncParsableCommand {
@@ -31,7 +34,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "TCP address of the HTTP API (default 127.0.0.1:8080).")
     var httpListen: String?
 
-    @Option(help: "State directory: the generated certificate (default ./data).")
+    @Option(help: "TCP address of the NTRIP caster (default 127.0.0.1:2101).")
+    var ntripListen: String?
+
+    @Option(help: "NTRIP source password for mounts that are not streampoints.")
+    var ntripSourcePassword: String?
+
+    @Option(help: "Extra NTRIP users, user:password[:MOUNT,MOUNT] (repeatable; env MOQ_NTRIP_USER, space-separated).")
+    var ntripUser: [String] = []
+
+    @Option(help: "State directory: SQLite store, admin token, generated certificate (default ./data).")
     var dataDir: String?
 
     @Option(help: "PEM certificate chain; default: a generated one, kept in the data directory.")
@@ -97,18 +109,33 @@ struct ServeCommand: AsyncParsableCommand {
                 publisherLinger: .milliseconds(Int(linger * 1000)),
                 maxSessionBroadcasts: maxBroadcasts, maxSessionSubscriptions: maxSubscriptions,
                 auth: auth, logger: logger))
-        let http = RelayHTTPServer.application(relay: relay, host: httpHost, port: httpPort)
+        let store = try RelayStore(directory: URL(fileURLWithPath: data.path))
+        let ntripUsers =
+            ntripUser.isEmpty
+            ? RelaySettings.environment("ntrip-user").map { $0.split(separator: " ").map(String.init) }
+                ?? settings.file["ntrip-user"]?.list ?? [] : ntripUser
+        let ntrip = try await NTRIPServer.relayCaster(
+            listen: settings.string("ntrip-listen", ntripListen, default: "127.0.0.1:2101"),
+            sourcePassword: settings.string("ntrip-source-password", ntripSourcePassword),
+            users: ntripUsers, origin: relay.origin, logger: logger
+        ) { StoreAccess(store: store, extra: $0) }
+        let adminToken = try RelaySettings.environment("admin-token") ?? store.adminToken()
+        let http = RelayHTTPServer.application(relay: relay, host: httpHost, port: httpPort) {
+            ManagementAPI.register(on: $0, store: store, caster: ntrip.caster, adminToken: adminToken)
+        }
         // The first lines name every listener and the certificate (scripts wait for them).
         FileHandle.standardOutput.write(
             Data(
                 """
                 moq-relay listening on moqt://\(relay.listenAddress)/ (UDP, moq-lite \(MoQVersion.serverPreference.map(\.alpn).joined(separator: ", ")))
                 moq-relay HTTP API on http://\(httpHost):\(httpPort)/
+                moq-relay NTRIP caster on \(ntrip.listenAddress) (TCP)
+                moq-relay data in \(data.path) (admin token: \(data.path)/admin.token or MOQ_ADMIN_TOKEN)
                 certificate sha256 \(identity.fingerprintHex)
 
                 """.utf8))
         let group = ServiceGroup(
-            services: [relay, http], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: [relay, http, ntrip], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }
 

@@ -1,0 +1,66 @@
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// One NTRIP client as its mount's fan-out sees it: frames are written to its channel without waiting;
+/// a client whose backlog passes the bound is closed (dropped), so it never delays the others.
+public final class ClientSink: Sendable {
+    public struct Info: Sendable {
+        public var user: String?
+        public var address: String
+        public var version: NTRIPRequest.Version
+        public var agent: String?
+        public var since: ContinuousClock.Instant
+        public var lastGGA: String?
+        public var bytesOut = 0
+        public var dropped = false
+    }
+
+    public let id: UInt64
+    public let mount: String
+    let channel: any Channel
+    private let chunked: Bool
+    private let info: NIOLockedValueBox<Info>
+
+    init(id: UInt64, mount: String, channel: any Channel, chunked: Bool, info: Info) {
+        self.id = id
+        self.mount = mount
+        self.channel = channel
+        self.chunked = chunked
+        self.info = NIOLockedValueBox(info)
+    }
+
+    public var snapshot: Info { info.withLockedValue { $0 } }
+
+    func setGGA(_ gga: String?) {
+        guard let gga else { return }
+        info.withLockedValue { $0.lastGGA = gga }
+    }
+
+    /// Queues `payload` (the shared frame buffer, never copied); false if the client was dropped as too slow.
+    @discardableResult
+    func deliver(_ payload: ByteBuffer) -> Bool {
+        guard channel.isActive else { return false }
+        guard channel.isWritable else {
+            let first = info.withLockedValue { info -> Bool in
+                defer { info.dropped = true }
+                return !info.dropped
+            }
+            if first { channel.close(promise: nil) }
+            return false
+        }
+        info.withLockedValue { $0.bytesOut += payload.readableBytes }
+        if chunked {
+            let channel = self.channel
+            channel.eventLoop.execute {
+                channel.write(ByteBuffer(string: String(payload.readableBytes, radix: 16) + "\r\n"), promise: nil)
+                channel.write(payload, promise: nil)
+                channel.writeAndFlush(ByteBuffer(string: "\r\n"), promise: nil)
+            }
+        } else {
+            channel.writeAndFlush(payload, promise: nil)
+        }
+        return true
+    }
+
+    func close() { channel.close(promise: nil) }
+}

@@ -1,0 +1,78 @@
+import MoQ
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The fan-out of one mount: one subscription to broadcast `ntrip/M` track `rtcm` (whoever publishes
+/// it: an NTRIP source or any moq-lite peer), each frame handed to every client of the mount.
+///
+/// When the broadcast ends the clients stay; if it comes back within the grace time they resume,
+/// else they are closed. The hub ends when it has no clients left.
+public final class MountHub: Sendable {
+    public let mount: String
+    let path: String
+    private let clients = NIOLockedValueBox<[ClientSink]>([])
+
+    init(mount: String, path: String) {
+        self.mount = mount
+        self.path = path
+    }
+
+    var clientList: [ClientSink] { clients.withLockedValue { $0 } }
+
+    func add(_ client: ClientSink) { clients.withLockedValue { $0.append(client) } }
+    func remove(id: UInt64) { clients.withLockedValue { $0.removeAll { $0.id == id } } }
+
+    /// Serves until no client is left or the broadcast stays away longer than the grace time.
+    func run(caster: NTRIPCaster) async {
+        let configuration = caster.configuration
+        var deadline = ContinuousClock.now + configuration.graceTime
+        while !Task.isCancelled {
+            guard let broadcast = await Self.live(path, in: caster.origin, until: deadline) else { break }
+            if let track = try? broadcast.subscribe(configuration.trackName, from: .latest) {
+                do {
+                    for try await group in track {
+                        for try await frame in group {
+                            for client in clients.withLockedValue({ $0 }) { client.deliver(frame.payload) }
+                        }
+                    }
+                } catch {
+                    configuration.logger.debug("mount \(mount): track ended: \(error)")
+                }
+            }
+            if caster.retireIfIdle(self) { return }
+            configuration.logger.info("mount \(mount): source gone, clients wait \(configuration.graceTime)")
+            deadline = ContinuousClock.now + configuration.graceTime
+            // Do not spin on a broadcast that is still announced but has no such track.
+            if !broadcast.isEnded { try? await Task.sleep(for: .milliseconds(100)) }
+        }
+        configuration.logger.info("mount \(mount): no source within the grace time, closing its clients")
+        for client in caster.retire(self) { client.close() }
+    }
+
+    /// The live (not ended) broadcast at `path`, waiting for its announcement until `deadline`.
+    static func live(_ path: String, in origin: Origin, until deadline: ContinuousClock.Instant) async
+        -> BroadcastConsumer?
+    {
+        let (_, changes) = origin.watch(prefix: path)
+        if let broadcast = origin.consume(path), !broadcast.isEnded { return broadcast }
+        return await withTaskGroup(of: BroadcastConsumer?.self) { group in
+            group.addTask {
+                for await change in changes {
+                    if case .active(let announced, _) = change, announced == path,
+                        let broadcast = origin.consume(path), !broadcast.isEnded
+                    {
+                        return broadcast
+                    }
+                }
+                return nil
+            }
+            group.addTask {
+                try? await Task.sleep(until: deadline)
+                return nil
+            }
+            let result = await group.next() ?? nil
+            group.cancelAll()
+            return result
+        }
+    }
+}
