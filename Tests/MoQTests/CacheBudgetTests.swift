@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import Testing
 
@@ -51,5 +52,26 @@ import Testing
             #expect(roomy.bytes == 1_500)
         }
         #expect(roomy.bytes == 0, "a track that is gone releases its charge")
+    }
+}
+
+/// A relay keeps an upstream subscription while anyone reads the track, in this process or through a session.
+@Suite struct TrackReaderTests {
+    @Test func aTrackIsUnusedOnlyOnceItsLastReaderIsGone() async throws {
+        let track = TrackProducer(name: "t")
+        var reader: TrackConsumer.AsyncIterator? = track.consume().makeAsyncIterator()
+        let done = NIOLockedValueBox(false)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await track.waitUntilUnused(for: .milliseconds(50))
+                done.withLockedValue { $0 = true }
+            }
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(!done.withLockedValue { $0 }, "an in-process reader keeps the track in use")
+            #expect(reader != nil)
+            reader = nil
+            try await group.next()
+            #expect(done.withLockedValue { $0 })
+        }
     }
 }

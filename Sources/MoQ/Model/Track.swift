@@ -48,6 +48,10 @@ final class TrackState: Sendable {
         var preferences: [UInt64: SubscriberPreference] = [:]
         var nextPreferenceID: UInt64 = 0
         var subscribers: Int { preferences.count }
+        /// Consumers iterating the track in this process (an NTRIP client, an HTTP pull, a session).
+        var readers = 0
+        /// Nobody reads the track, in this process or through a session.
+        var isUnused: Bool { preferences.isEmpty && readers == 0 }
         var waiters = Waiters()
     }
 
@@ -120,6 +124,19 @@ final class TrackState: Sendable {
         state.groups.removeFirst(drop)
         return released
     }
+}
+
+/// Registers one reader of a track for as long as it lives (a relay keeps an upstream subscription while
+/// anyone reads the track, whether a downstream session or a consumer in this process).
+final class ReaderLease: Sendable {
+    let track: TrackState
+
+    init(_ track: TrackState) {
+        self.track = track
+        track.update { $0.readers += 1 }
+    }
+
+    deinit { track.update { $0.readers -= 1 } }
 }
 
 /// What one subscriber asks of a track's delivery (SUBSCRIBE / SUBSCRIBE_UPDATE).
@@ -260,10 +277,10 @@ public struct TrackProducer: Sendable {
     /// Returns once the track has had no subscriber for `linger` (or it ended).
     func waitUntilUnused(for linger: Duration) async {
         while !Task.isCancelled {
-            await waitUntil(state.state) { $0.subscribers == 0 || $0.finished || $0.error != nil }
+            await waitUntil(state.state) { $0.isUnused || $0.finished || $0.error != nil }
             if isFinished { return }
             try? await Task.sleep(for: linger)
-            if subscriberCount == 0 { return }
+            if state.state.withLockedValue({ $0.isUnused }) { return }
         }
     }
 
@@ -306,6 +323,15 @@ public struct TrackConsumer: AsyncSequence, Sendable {
         let state: TrackState
         let start: TrackStart
         var last: UInt64?
+        /// Counts this iterator as a reader of the track while it exists.
+        let lease: ReaderLease
+
+        init(state: TrackState, start: TrackStart, last: UInt64?) {
+            self.state = state
+            self.start = start
+            self.last = last
+            self.lease = ReaderLease(state)
+        }
 
         public mutating func next() async throws -> GroupConsumer? {
             while true {
