@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .library(name: "QUIC", targets: ["QUIC"]),
         .library(name: "MoQWire", targets: ["MoQWire"]),
+        .library(name: "HTTP3", targets: ["HTTP3"]),
         .library(name: "MoQ", targets: ["MoQ"]),
         .library(name: "MoQRelay", targets: ["MoQRelay"]),
         .executable(name: "moq-relay", targets: ["moq-relay"]),
@@ -116,6 +117,23 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/quic-perf",
+            swiftSettings: strictSwift
+        ),
+        // Minimal HTTP/3 on our QUIC: frames, SETTINGS, QPACK (static table, literals, Huffman), requests,
+        // extended CONNECT and WebTransport sessions. Knows nothing of MoQ.
+        .target(
+            name: "HTTP3",
+            dependencies: [
+                "QUIC",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "HTTP3Tests",
+            dependencies: ["HTTP3", "QUIC", "TestSupport", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSwift
         ),
         // The moq-lite model (origin, broadcasts, tracks, groups, frames) and sessions over QUIC.
