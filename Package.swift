@@ -141,6 +141,7 @@ let package = Package(
             name: "MoQ",
             dependencies: [
                 "QUIC",
+                "HTTP3",
                 "MoQWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

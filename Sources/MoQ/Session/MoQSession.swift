@@ -98,6 +98,7 @@ public final class MoQSession: Sendable {
     /// Serves the session until the connection closes, then ends everything it started.
     public func run() async {
         await withDiscardingTaskGroup { group in
+            group.addTask { await self.transport.run() }
             group.addTask { await self.acceptStreams() }
             group.addTask { await self.receiveDatagrams() }
             group.addTask {
