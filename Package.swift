@@ -157,7 +157,7 @@ let package = Package(
         .target(
             name: "MoQRelay",
             dependencies: [
-                "MoQ", "MoQWire", "QUIC",
+                "MoQ", "MoQWire", "QUIC", "HTTP3",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -167,7 +167,7 @@ let package = Package(
         .target(
             name: "RelayHTTP",
             dependencies: [
-                "MoQRelay", "MoQ",
+                "MoQRelay", "MoQ", "HTTP3",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strictSwift

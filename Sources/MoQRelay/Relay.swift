@@ -1,3 +1,4 @@
+public import HTTP3
 public import MoQ
 import MoQWire
 import NIOConcurrencyHelpers
@@ -18,6 +19,13 @@ public final class Relay: Service, Sendable {
     public let endpoint: QUICEndpoint
     public let metrics = RelayMetrics()
     private let sessions = NIOLockedValueBox<[ObjectIdentifier: MoQSession]>([:])
+    /// Answers HTTP/3 requests on the UDP port that are not WebTransport sessions (the HTTP API).
+    private let http3Responder = NIOLockedValueBox<(@Sendable (HTTP3Request) async -> HTTP3Response)?>(nil)
+
+    /// Serves `respond` for HTTP/3 requests (WebTransport sessions are moq-lite sessions); call before `run`.
+    public func serveHTTP3(_ respond: @escaping @Sendable (HTTP3Request) async -> HTTP3Response) {
+        http3Responder.withLockedValue { $0 = respond }
+    }
 
     /// Binds the UDP socket (so the address is known before `run`).
     public init(configuration: RelayConfiguration) async throws {
@@ -44,6 +52,8 @@ public final class Relay: Service, Sendable {
             MoQSessionConfiguration(
                 publish: origin, consume: origin, hopID: configuration.hopID, counters: self.metrics.traffic,
                 logger: configuration.logger)
+        } respond: { [http3Responder] request in
+            await http3Responder.withLockedValue { $0 }?(request) ?? HTTP3Response(status: 404, text: "not found\n")
         }
         await withDiscardingTaskGroup { group in
             group.addTask { await server.run { session in await self.track(session) } }

@@ -11,6 +11,7 @@ public enum RelayHTTPServer {
         relay: Relay, host: String = "127.0.0.1", port: Int = 8080
     ) -> some ApplicationProtocol {
         let router = Router()
+        router.add(middleware: AltSvcMiddleware(udpPort: relay.endpoint.localAddress.port ?? relay.configuration.port))
         router.get("health") { _, _ in "ok\n" }
         router.get("certificate.sha256") { _, _ in relay.configuration.identity.fingerprintHex + "\n" }
         router.get("metrics") { _, _ in

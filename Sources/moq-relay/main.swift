@@ -61,10 +61,12 @@ struct MoQRelayCommand: AsyncParsableCommand {
         }
         let relay = try await Relay(configuration: RelayConfiguration(host: host, port: port, identity: identity, logger: logger))
         let http = RelayHTTPServer.application(relay: relay, host: httpHost, port: httpPort)
+        relay.serveHTTP3(RelayHTTPServer.http3Responder(relay: relay))
         // The first lines name every listener and the certificate (scripts wait for them).
         FileHandle.standardOutput.write(Data("""
             moq-relay listening on moqt://\(relay.listenAddress)/ (UDP, moq-lite \(MoQVersion.serverPreference.map(\.alpn).joined(separator: ", ")))
             moq-relay HTTP API on http://\(httpHost):\(httpPort)/
+            moq-relay WebTransport and HTTP/3 on https://\(relay.listenAddress)/ (UDP, ALPN h3)
             certificate sha256 \(identity.fingerprintHex)
 
             """.utf8))
