@@ -9,6 +9,7 @@ extension RelayHTTPServer {
     /// The relay's API routes (health, certificate pin, metrics, announced, fetch) on any router, so
     /// HTTP/3 serves exactly what HTTP/1.1 serves.
     public static func addRoutes<Context: RequestContext>(to router: Router<Context>, relay: Relay) {
+        addBrowserPage(to: router)
         router.get("health") { _, _ in "ok\n" }
         router.get("certificate.sha256") { _, _ in relay.configuration.identity.fingerprintHex + "\n" }
         router.get("metrics") { _, _ in

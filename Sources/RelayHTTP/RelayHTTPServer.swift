@@ -12,6 +12,7 @@ public enum RelayHTTPServer {
     ) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: AltSvcMiddleware(udpPort: relay.endpoint.localAddress.port ?? relay.configuration.port))
+        addBrowserPage(to: router)
         router.get("health") { _, _ in "ok\n" }
         router.get("certificate.sha256") { _, _ in relay.configuration.identity.fingerprintHex + "\n" }
         router.get("metrics") { _, _ in
