@@ -38,16 +38,16 @@ public final class WebTransportSession: Sendable {
             of: ByteBuffer.self, bufferingPolicy: .bufferingNewest(1024))
     }
 
+    /// Opens a bidi stream; its 0x41 + session id header leaves with the first write.
     public func openBidirectionalStream() async throws -> WebTransportStream {
         let stream = try await connection.quic.openBidirectionalStream()
-        try await stream.write(header(HTTP3StreamType.webTransportBidi))
-        return WebTransportStream(stream: stream, leftover: nil)
+        return WebTransportStream(stream: stream, leftover: nil, header: header(HTTP3StreamType.webTransportBidi))
     }
 
+    /// Opens a uni stream; its 0x54 + session id header leaves with the first write.
     public func openUnidirectionalStream() async throws -> WebTransportStream {
         let stream = try await connection.quic.openUnidirectionalStream()
-        try await stream.write(header(HTTP3StreamType.webTransportUni))
-        return WebTransportStream(stream: stream, leftover: nil)
+        return WebTransportStream(stream: stream, leftover: nil, header: header(HTTP3StreamType.webTransportUni))
     }
 
     private func header(_ type: UInt64) -> ByteBuffer {

@@ -9,11 +9,25 @@ public final class WebTransportStream: Sendable {
     public let stream: QUICStream
     /// Bytes that arrived behind the stream header, returned by the first read.
     private let leftover: NIOLockedValueBox<ByteBuffer?>
+    /// The stream header of a stream we opened, sent with the first write (one hop to the loop, not two).
+    private let header: NIOLockedValueBox<ByteBuffer?>
 
-    init(stream: QUICStream, leftover: ByteBuffer?) {
+    init(stream: QUICStream, leftover: ByteBuffer?, header: ByteBuffer? = nil) {
         self.stream = stream
         self.leftover = NIOLockedValueBox(leftover.flatMap { $0.readableBytes > 0 ? $0 : nil })
+        self.header = NIOLockedValueBox(header)
     }
+
+    /// The unsent stream header, once.
+    private func takeHeader() -> ByteBuffer? {
+        header.withLockedValue { value in
+            defer { value = nil }
+            return value
+        }
+    }
+
+    /// Small first writes (a group header) join the stream header; a large one goes behind it uncopied.
+    private static let mergeLimit = 1024
 
     public var isUnidirectional: Bool { stream.isUnidirectional }
     public var id: Int64 { stream.id }
@@ -33,11 +47,27 @@ public final class WebTransportStream: Sendable {
         }
     }
 
-    public func write(_ buffer: ByteBuffer) async throws { try await stream.write(buffer) }
-    public func write(_ first: ByteBuffer, then second: ByteBuffer) async throws {
-        try await stream.write(first, then: second)
+    public func write(_ buffer: ByteBuffer) async throws {
+        guard var header = takeHeader() else { return try await stream.write(buffer) }
+        if buffer.readableBytes > Self.mergeLimit { return try await stream.write(header, then: buffer) }
+        header.writeImmutableBuffer(buffer)
+        try await stream.write(header)
     }
-    public func finish() async throws { try await stream.finish() }
+
+    public func write(_ first: ByteBuffer, then second: ByteBuffer) async throws {
+        guard var header = takeHeader() else { return try await stream.write(first, then: second) }
+        if first.readableBytes > Self.mergeLimit {
+            try await stream.write(header, then: first)
+            return try await stream.write(second)
+        }
+        header.writeImmutableBuffer(first)
+        try await stream.write(header, then: second)
+    }
+
+    public func finish() async throws {
+        if let header = takeHeader() { return try await stream.write(header, finish: true) }
+        try await stream.finish()
+    }
     public func reset(code: UInt32) { stream.reset(code: WebTransportErrorCode.toHTTP3(code)) }
     public func stopSending(code: UInt32) { stream.stopSending(code: WebTransportErrorCode.toHTTP3(code)) }
 }

@@ -73,6 +73,11 @@ struct ConnectionTests {
                 try await bidi.finish()
                 #expect(try await readAll(bidi) == payload)
 
+                // A stream finished before any write still carries its header: the server sees it, empty.
+                let empty = try await session.openBidirectionalStream()
+                try await empty.finish()
+                #expect(try await readAll(empty).readableBytes == 0)
+
                 let uni = try await session.openUnidirectionalStream()
                 try await uni.write(ByteBuffer(string: "abcdef"))
                 try await uni.finish()
