@@ -226,7 +226,9 @@ let package = Package(
         ),
         .testTarget(
             name: "MoQRelayTests",
-            dependencies: ["MoQRelay", "MoQ", "MoQWire", "QUIC", "TestSupport", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "MoQRelay", "MoQ", "MoQWire", "QUIC", "HTTP3", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strictSwift
         ),
         // Fan-out benchmark for `just bench-relay`: 1 publisher, N subscriber sessions through a relay URL.

@@ -1,4 +1,5 @@
 import Foundation
+import HTTP3
 import MoQ
 import MoQWire
 import NIOCore
@@ -106,5 +107,58 @@ struct RelayWebTransportTests {
         // curl's CRLF lines: search the whole output (a Swift Character "\r\n" is not "\n").
         let output = head.lines.joined(separator: "\n")
         #expect(output.contains("alt-svc: h3=\":\(port)\"\r\n"), "\(output)")
+    }
+}
+
+/// Bad HTTP/3 input at the relay's UDP port: the offending connection or request ends with the right
+/// code, and the relay goes on serving WebTransport and HTTP/3.
+@Suite(.serialized, .timeLimit(.minutes(2)))
+struct RelayHTTP3BadInputTests {
+    func dial(_ relay: RelayTests.RunningRelay) async throws -> (QUICEndpoint, QUICConnection) {
+        let port = Int(relay.url.split(separator: ":").last!.split(separator: "/").first!)!
+        let endpoint = try await QUICEndpoint.bind(host: "127.0.0.1", port: 0)
+        let connection = try await endpoint.connect(
+            host: "127.0.0.1", port: port,
+            configuration: QUICClientConfiguration(
+                alpn: ["h3"], serverName: "localhost", verification: .pinnedSHA256([hexBytes(relay.pin)!])))
+        return (endpoint, connection)
+    }
+
+    @Test func malformedSettingsAndUnknownProtocolsLeaveTheRelayServing() async throws {
+        let relay = try await RelayTests.RunningRelay.start()
+        defer { relay.process.terminate() }
+
+        // SETTINGS with a repeated identifier: H3_SETTINGS_ERROR closes that connection.
+        let (first, bad) = try await dial(relay)
+        let control = try await bad.openUnidirectionalStream()
+        try await control.write(ByteBuffer(bytes: [0x00, 0x04, 0x04, 0x08, 0x01, 0x08, 0x01]))
+        let error = await bad.closed()
+        #expect(error.byPeer && error.code == HTTP3ErrorCode.settingsError.rawValue, "\(error)")
+        await first.close(grace: .milliseconds(20))
+
+        // A WebTransport CONNECT offering only protocols the relay does not speak: 400, session refused.
+        let (second, quic) = try await dial(relay)
+        let http3 = try await HTTP3Connection.start(quic, role: .client)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await http3.run() }
+            await #expect(throws: HTTP3ClientError.rejected(status: 400)) {
+                _ = try await http3.webTransport(authority: "127.0.0.1", path: "/", protocols: ["moqt-15", "moq-00"])
+            }
+            // The same connection still serves the API and a moq-lite session.
+            let health = try await http3.request(HTTP3Request(method: "GET", authority: "127.0.0.1", path: "/health"))
+            #expect(health.status == 200 && String(buffer: health.body) == "ok\n")
+            let session = try await http3.webTransport(authority: "127.0.0.1", path: "/", protocols: ["moq-lite-06"])
+            #expect(session.negotiatedProtocol == "moq-lite-06")
+            quic.close()
+        }
+        await second.close(grace: .milliseconds(20))
+
+        // And a fresh moq-lite client over WebTransport is served.
+        let https = relay.url.replacingOccurrences(of: "moqt://", with: "https://")
+        let configuration = MoQClient.Configuration(verification: .pinnedSHA256([hexBytes(relay.pin)!]))
+        let version = try await withTimeout(.seconds(20), "session after bad input") {
+            try await MoQClient.withSession(url: https, configuration: configuration) { $0.version }
+        }
+        #expect(version == .lite06)
     }
 }
