@@ -81,4 +81,37 @@ struct WebTransportTests {
             #expect(try await publisher.waitForExit(timeout: .seconds(30)) == 0)
         }
     }
+
+    /// moq-lite datagrams ride HTTP/3 datagrams (quarter stream id prefix) and arrive byte-exact.
+    @Test func referenceDatagramsArriveOverWebTransport() async throws {
+        let peer = try await ReferencePeer.server([
+            "--publish", "demo", "--track", "data", "--groups", "2", "--frames-per-group", "1", "--interval-ms", "40",
+            "--datagrams", "6", "--datagram-size", "500", "--wait-subscriber",
+        ])
+        defer { peer.process.terminate() }
+        let url = "https://127.0.0.1:\(peer.port)/"
+        let indexes = try await withTimeout(.seconds(40), "datagrams over WebTransport") {
+            try await MoQClient.withSession(url: url, configuration: peer.clientConfiguration(versions: [.lite06])) {
+                session in
+                var announcements = session.announcements().makeAsyncIterator()
+                _ = await announcements.next()
+                var indexes: [Int] = []
+                for try await group in session.subscribe(broadcast: "demo", track: "data").track {
+                    for try await frame in group {
+                        let bytes = Array(frame.payload.readableBytesView)
+                        if bytes.first == UInt8(ascii: "d"),
+                            let index = Int(String(decoding: bytes[1..<9], as: UTF8.self))
+                        {
+                            #expect(
+                                bytes == ReferencePayload.make(group: UInt64(index), frame: 0, size: 500, kind: "d"))
+                            indexes.append(index)
+                        }
+                    }
+                    if indexes.count >= 6 { break }
+                }
+                return indexes
+            }
+        }
+        #expect(Set(indexes) == Set(0..<6))
+    }
 }
