@@ -132,8 +132,16 @@ public final class HTTP3Connection: Sendable {
             if type == HTTP3StreamType.control {
                 try await readControl(&reader)
             } else {
-                // No dynamic table: the peer's QPACK streams carry nothing we need; drain them.
-                while try await reader.fill() { reader.buffered.clear() }
+                // No dynamic table: the peer's QPACK streams may only say so.
+                repeat {
+                    if type == HTTP3StreamType.qpackEncoder {
+                        try QPACKStreamChecker.checkEncoderStream(&reader.buffered)
+                    } else {
+                        try QPACKStreamChecker.checkDecoderStream(&reader.buffered)
+                    }
+                    reader.buffered.discardReadBytes()
+                } while try await reader.fill()
+                throw HTTP3Error(.closedCriticalStream, "QPACK stream closed")
             }
         case HTTP3StreamType.webTransportUni:
             try await routeWebTransport(&reader)

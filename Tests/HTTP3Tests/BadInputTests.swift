@@ -86,6 +86,24 @@ struct BadInputTests {
         }
     }
 
+    @Test func qpackEncoderStreamAskingForATableIsAnEncoderStreamError() async throws {
+        try await withHTTP3Server(Self.handler) { server in
+            let (client, quic) = try await dialH3(server)
+            _ = try await Self.openControl(quic)
+            let encoder = try await quic.openUnidirectionalStream()
+            try await encoder.write(ByteBuffer(bytes: [0x02, 0x20]))  // capacity 0: fine
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(
+                try await Self.send(
+                    QPACKEncoder.encode([(":method", "GET"), (":scheme", "https"), (":path", "/")]), on: quic) == 200)
+            try await encoder.write(ByteBuffer(bytes: [0x3f, 0xe1, 0x1f]))  // capacity 4096
+            let error = await quic.closed()
+            #expect(error.byPeer && error.code == HTTP3ErrorCode.qpackEncoderStreamError.rawValue, "\(error)")
+            await client.close(grace: .milliseconds(20))
+            try await Self.serverStillServes(server)
+        }
+    }
+
     @Test func dynamicTableReferenceIsDecompressionFailed() async throws {
         try await withHTTP3Server(Self.handler) { server in
             let (client, quic) = try await dialH3(server)

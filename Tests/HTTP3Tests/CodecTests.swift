@@ -251,3 +251,28 @@ func buffer(_ hex: String) -> ByteBuffer { ByteBuffer(bytes: bytes(hex)) }
         #expect(StructuredFieldList.string("a\"b") == "\"a\\\"b\"")
     }
 }
+
+/// The peer's QPACK encoder and decoder streams against a zero-capacity table.
+@Suite struct QPACKStreamTests {
+    @Test func encoderStream() throws {
+        var zero = buffer("20 20")  // Set Dynamic Table Capacity 0, twice
+        try QPACKStreamChecker.checkEncoderStream(&zero)
+        #expect(zero.readableBytes == 0)
+        var partial = buffer("3f")  // capacity with a continuation byte still to come
+        try QPACKStreamChecker.checkEncoderStream(&partial)
+        #expect(partial.readableBytes == 1)
+        for hex in ["3fe11f", "c00f7777772e6578616d706c652e636f6d", "4a637573746f6d2d6b6579", "02"] {
+            var instruction = buffer(hex)  // capacity 4096, RFC 9204 B.2 inserts, duplicate
+            #expect(throws: HTTP3Error.self) { try QPACKStreamChecker.checkEncoderStream(&instruction) }
+        }
+    }
+
+    @Test func decoderStream() throws {
+        var fine = buffer("44 00")  // stream cancellation 4, insert count increment 0
+        try QPACKStreamChecker.checkDecoderStream(&fine)
+        for hex in ["84", "01"] {  // section acknowledgment, insert count increment 1
+            var instruction = buffer(hex)
+            #expect(throws: HTTP3Error.self) { try QPACKStreamChecker.checkDecoderStream(&instruction) }
+        }
+    }
+}
