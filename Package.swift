@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .library(name: "QUIC", targets: ["QUIC"]),
         .library(name: "MoQWire", targets: ["MoQWire"]),
+        .library(name: "HTTP3", targets: ["HTTP3"]),
         .library(name: "MoQ", targets: ["MoQ"]),
         .library(name: "MoQRelay", targets: ["MoQRelay"]),
         .library(name: "NTRIP", targets: ["NTRIP"]),
@@ -124,11 +125,29 @@ let package = Package(
             path: "Benchmarks/quic-perf",
             swiftSettings: strictSwift
         ),
+        // Minimal HTTP/3 on our QUIC: frames, SETTINGS, QPACK (static table, literals, Huffman), requests,
+        // extended CONNECT and WebTransport sessions. Knows nothing of MoQ.
+        .target(
+            name: "HTTP3",
+            dependencies: [
+                "QUIC",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "HTTP3Tests",
+            dependencies: ["HTTP3", "QUIC", "TestSupport", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSwift
+        ),
         // The moq-lite model (origin, broadcasts, tracks, groups, frames) and sessions over QUIC.
         .target(
             name: "MoQ",
             dependencies: [
                 "QUIC",
+                "HTTP3",
                 "MoQWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -144,7 +163,7 @@ let package = Package(
         .target(
             name: "MoQRelay",
             dependencies: [
-                "MoQ", "MoQWire", "QUIC",
+                "MoQ", "MoQWire", "QUIC", "HTTP3",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -195,7 +214,7 @@ let package = Package(
         .target(
             name: "RelayHTTP",
             dependencies: [
-                "MoQRelay", "MoQ",
+                "MoQRelay", "MoQ", "HTTP3",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strictSwift
@@ -255,7 +274,7 @@ let package = Package(
         .testTarget(
             name: "MoQRelayTests",
             dependencies: [
-                "MoQRelay", "MoQ", "MoQWire", "QUIC", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                "MoQRelay", "MoQ", "MoQWire", "QUIC", "HTTP3", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strictSwift
         ),

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench-relay: 1 publisher -> relay -> N subscribers (Benchmarks/relay-bench), through our moq-relay and,
 # in the same run with the same generator, through the reference server acting as relay (moq_ref.py
-# server: one origin for all sessions). Each run gets a fresh relay process whose CPU seconds and peak RSS
-# are read from /proc. Appends the table and the ratios to docs/benchmarks.md.
+# server: one origin for all sessions), each over raw QUIC (moqt://) and WebTransport (https://, same UDP
+# port). Each run gets a fresh relay process whose CPU seconds and peak RSS are read from /proc. Appends
+# the table and the ratios to docs/benchmarks.md.
 #
 #   Benchmarks/bench-relay.sh [--subscribers "1 100"] [--seconds 10] [--no-build] [--no-append]
 set -euo pipefail
@@ -62,8 +63,10 @@ for n in $subscriber_counts; do
   for scenario in "1024 100" "65536 30"; do
     read -r size fps <<<"$scenario"
     declare -A per_cpu=()
-    for which in ours reference; do
-      start_relay "$which"
+    for which in ours ours-wt reference reference-wt; do
+      start_relay "${which%-wt}"
+      # -wt: the same scenario over WebTransport (https:// on the same UDP port).
+      [ "$which" = "${which%-wt}" ] || relay_url=${relay_url/moqt:/https:}
       before=$(cpu_seconds "$relay_pid")
       line=$(timeout $((seconds + 120)) .build/release/relay-bench --relay "$relay_url" --fingerprint "$relay_pin" \
         --subscribers "$n" --frame-size "$size" --fps "$fps" --seconds "$seconds" --label "$which" 2>>"$work/bench.err" \
@@ -78,7 +81,8 @@ for n in $subscriber_counts; do
       table+="
 | $which | $n | $((size / 1024)) KiB x $fps/s | $(awk -v g="$(field gbps "$line")" 'BEGIN{printf "%.1f", g * 1000}') | $(field lost "$line") | $(field p50_ms "$line") | $(field p99_ms "$line") | $(field p999_ms "$line") | $cpu | $mb_per_cpu | $rss |"
     done
-    ratios+="- $n subscriber(s), $((size / 1024)) KiB x $fps/s: delivered payload per relay CPU-second, ours / reference = $(awk -v a="${per_cpu[ours]}" -v b="${per_cpu[reference]}" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+    ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+    ratios+="- $n subscriber(s), $((size / 1024)) KiB x $fps/s: delivered payload per relay CPU-second, ours / reference = $(ratio "${per_cpu[ours]}" "${per_cpu[reference]}") (QUIC), $(ratio "${per_cpu[ours-wt]}" "${per_cpu[reference-wt]}") (WebTransport); ours WebTransport / QUIC = $(ratio "${per_cpu[ours-wt]}" "${per_cpu[ours]}")
 "
   done
 done
@@ -92,7 +96,8 @@ if [ $append = 1 ]; then
     echo "- command: \`Benchmarks/bench-relay.sh --subscribers \"$subscriber_counts\" --seconds $seconds\`"
     echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB RAM, Linux $(uname -r)"
     echo "- source: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' + uncommitted changes')"
-    echo "- 1 publisher and N subscriber sessions in one relay-bench process (moq-lite-06, 127.0.0.1), a fresh relay"
+    echo "- 1 publisher and N subscriber sessions in one relay-bench process (moq-lite-06, 127.0.0.1; -wt rows over"
+    echo "  WebTransport), a fresh relay"
     echo "  per row; relay CPU = utime + stime of the relay process over the run; peak RSS = VmHWM"
     echo
     echo "$table"

@@ -1,3 +1,4 @@
+public import HTTP3
 import Logging
 public import MoQ
 import MoQWire
@@ -20,6 +21,13 @@ public final class Relay: Service, Sendable {
     /// The byte bound of the relay's cache (groups older than each track's latest).
     public let cache: CacheBudget
     private let sessions = NIOLockedValueBox<[ObjectIdentifier: MoQSession]>([:])
+    /// Answers HTTP/3 requests on the UDP port that are not WebTransport sessions (the HTTP API).
+    private let http3Responder = NIOLockedValueBox<(@Sendable (HTTP3Request) async -> HTTP3Response)?>(nil)
+
+    /// Serves `respond` for HTTP/3 requests (WebTransport sessions are moq-lite sessions); call before `run`.
+    public func serveHTTP3(_ respond: @escaping @Sendable (HTTP3Request) async -> HTTP3Response) {
+        http3Responder.withLockedValue { $0 = respond }
+    }
     /// Broadcasts of lost publishers, for `run()` to end when their linger is over.
     private let lost: AsyncStream<LingeringBroadcast>
     private let lostSink: AsyncStream<LingeringBroadcast>.Continuation
@@ -60,6 +68,8 @@ public final class Relay: Service, Sendable {
                 maxPeerBroadcasts: configuration.maxSessionBroadcasts,
                 maxPeerSubscriptions: configuration.maxSessionSubscriptions,
                 logger: configuration.logger)
+        } respond: { [http3Responder] request in
+            await http3Responder.withLockedValue { $0 }?(request) ?? HTTP3Response(status: 404, text: "not found\n")
         }
         await withDiscardingTaskGroup { group in
             group.addTask { await server.run { session in await self.track(session) } }

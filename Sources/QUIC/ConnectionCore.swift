@@ -830,7 +830,9 @@ final class StreamState {
     }
 
     func didSend(_ bytes: Int, allWithFin: Bool) {
-        if bytes > 0 { send.markSent(bytes) }
+        // ngtcp2 may close the stream from inside the write that consumed these bytes (the queue is then
+        // already discarded): never mark more than is queued.
+        if bytes > 0 { send.markSent(min(bytes, send.unsentBytes)) }
         if allWithFin && send.unsentBytes == 0 { send.finishSent = true }
     }
 

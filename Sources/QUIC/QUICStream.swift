@@ -71,6 +71,14 @@ public final class QUICStream: Sendable {
         try await write(ByteBuffer(), finish: true)
     }
 
+    /// Queues the last bytes and the FIN from synchronous code without waiting for send-buffer room (a
+    /// short closing message such as a WebTransport close capsule); ignored when the stream has failed.
+    public func finishWithoutWaiting(_ buffer: ByteBuffer) {
+        guard let gate else { return }
+        if case .failed = gate.reserve(buffer.readableBytes) { return }
+        connection.enqueue(stream: id, buffer, then: nil, finish: true)
+    }
+
     /// Abandons the send side: RESET_STREAM with an application error code.
     public func reset(code: UInt64) { connection.reset(stream: id, code: code) }
 

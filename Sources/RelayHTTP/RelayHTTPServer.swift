@@ -13,7 +13,9 @@ public enum RelayHTTPServer {
         routes: (Router<BasicRequestContext>) -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
+        router.add(middleware: AltSvcMiddleware(udpPort: relay.endpoint.localAddress.port ?? relay.configuration.port))
         routes(router)
+        addBrowserPage(to: router)
         router.get("health") { _, _ in "ok\n" }
         router.get("certificate.sha256") { _, _ in relay.configuration.identity.fingerprintHex + "\n" }
         router.get("metrics") { _, _ in

@@ -123,12 +123,14 @@ struct ServeCommand: AsyncParsableCommand {
         let http = RelayHTTPServer.application(relay: relay, host: httpHost, port: httpPort) {
             ManagementAPI.register(on: $0, store: store, caster: ntrip.caster, adminToken: adminToken)
         }
+        relay.serveHTTP3(RelayHTTPServer.http3Responder(relay: relay))
         // The first lines name every listener and the certificate (scripts wait for them).
         FileHandle.standardOutput.write(
             Data(
                 """
                 moq-relay listening on moqt://\(relay.listenAddress)/ (UDP, moq-lite \(MoQVersion.serverPreference.map(\.alpn).joined(separator: ", ")))
                 moq-relay HTTP API on http://\(httpHost):\(httpPort)/
+                moq-relay WebTransport and HTTP/3 on https://\(relay.listenAddress)/ (UDP, ALPN h3)
                 moq-relay NTRIP caster on \(ntrip.listenAddress) (TCP)
                 moq-relay data in \(data.path) (admin token: \(data.path)/admin.token or MOQ_ADMIN_TOKEN)
                 certificate sha256 \(identity.fingerprintHex)

@@ -31,10 +31,14 @@ struct RunningRelay {
 
     /// A reference (moq-rs) client command against the relay; `path` is added to the relay's URL
     /// (e.g. `demo?jwt=...`).
-    func reference(_ command: String, _ arguments: [String], path: String = "") throws -> PeerProcess {
-        try PeerProcess(
+    /// `webTransport` dials `https://` (WebTransport) instead of `moqt://` (raw QUIC).
+    func reference(_ command: String, _ arguments: [String], path: String = "", webTransport: Bool = false) throws
+        -> PeerProcess
+    {
+        let base = webTransport ? url.replacingOccurrences(of: "moqt://", with: "https://") : url
+        return try PeerProcess(
             Repository.python,
-            [Repository.peer("moq_ref.py"), command, "--url", url + path, "--fingerprint", pin] + arguments,
+            [Repository.peer("moq_ref.py"), command, "--url", base + path, "--fingerprint", pin] + arguments,
             name: "moq_ref \(command)")
     }
 }

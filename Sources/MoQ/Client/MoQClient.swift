@@ -1,3 +1,4 @@
+import HTTP3
 import Logging
 public import MoQWire
 import NIOCore
@@ -36,12 +37,10 @@ public enum MoQClient {
         }
     }
 
-    /// Dials `url` and returns the session (not yet running: call `run()`).
+    /// Dials `url` (`moqt://`/`moql://`: raw QUIC; `https://`: WebTransport over HTTP/3) and returns the
+    /// session (not yet running: call `run()`).
     public static func connect(url text: String, configuration: Configuration = .init()) async throws -> MoQSession {
         let url = try MoQURL(text)
-        guard url.scheme != .https else {
-            throw MoQURLError("https:// (WebTransport) is not supported yet: use moqt://")
-        }
         let endpoint: QUICEndpoint
         let ownsEndpoint = configuration.endpoint == nil
         if let given = configuration.endpoint {
@@ -56,12 +55,17 @@ public enum MoQClient {
             connection = try await endpoint.connect(
                 host: url.host, port: url.port,
                 configuration: QUICClientConfiguration(
-                    alpn: configuration.versions.map(\.alpn), serverName: url.host,
+                    alpn: url.scheme == .https ? ["h3"] : configuration.versions.map(\.alpn), serverName: url.host,
                     verification: configuration.verification,
                     transport: configuration.transport))
         } catch {
             if ownsEndpoint { await endpoint.close() }
             throw error
+        }
+        if url.scheme == .https {
+            return try await webTransportSession(
+                url: url, connection: connection, configuration: configuration,
+                closeEndpoint: ownsEndpoint ? { @Sendable in await endpoint.close() } : nil)
         }
         guard let alpn = connection.negotiatedALPN, let version = MoQVersion(alpn: alpn) else {
             connection.close(code: SessionErrorCode.versionNegotiationFailed.rawValue, reason: "no moq-lite version")
@@ -76,6 +80,39 @@ public enum MoQClient {
         }
         return MoQSession(
             version: version, transport: QUICTransport(connection), configuration: session, onEnd: closeEndpoint)
+    }
+
+    /// moq-lite over WebTransport: extended CONNECT to the URL's path (the version is the `wt-protocol` the
+    /// server picked from ours; no SETUP Path parameter on WebTransport).
+    static func webTransportSession(
+        url: MoQURL, connection: QUICConnection, configuration: Configuration,
+        closeEndpoint: (@Sendable () async -> Void)?
+    ) async throws -> MoQSession {
+        let session: WebTransportSession
+        do {
+            let http3 = try await HTTP3Connection.start(
+                connection, role: .client, configuration: HTTP3Configuration(logger: configuration.session.logger))
+            let authority = url.host.contains(":") ? "[\(url.host)]:\(url.port)" : "\(url.host):\(url.port)"
+            session = try await http3.webTransport(
+                authority: authority, path: url.pathAndQuery.isEmpty ? "/" : url.pathAndQuery,
+                protocols: configuration.versions.map(\.alpn))
+        } catch {
+            connection.close(code: HTTP3ErrorCode.noError.rawValue, reason: "")
+            await closeEndpoint?()
+            throw error
+        }
+        guard let chosen = session.negotiatedProtocol, let version = MoQVersion(alpn: chosen),
+            configuration.versions.contains(version)
+        else {
+            session.close(
+                code: UInt32(SessionErrorCode.versionNegotiationFailed.rawValue), reason: "no moq-lite version")
+            await closeEndpoint?()
+            throw MoQURLError(
+                "the server agreed on no moq-lite version (wt-protocol \(session.negotiatedProtocol ?? "none"))")
+        }
+        return MoQSession(
+            version: version, transport: WebTransportTransport(session, drivesConnection: true),
+            configuration: configuration.session, onEnd: closeEndpoint)
     }
 
     /// Connects, runs the session while `body` runs, then closes it.

@@ -1,5 +1,4 @@
-/// A moq-lite URL: `moqt://host:port/path?query` or `moql://...` (raw QUIC). `https://` (WebTransport)
-/// parses too, for the transport that lands with HTTP/3.
+/// A moq-lite URL: `moqt://host:port/path?query` or `moql://...` (raw QUIC), `https://...` (WebTransport).
 public struct MoQURL: Sendable, Equatable {
     public enum Scheme: String, Sendable {
         case moqt, moql, https

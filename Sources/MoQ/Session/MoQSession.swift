@@ -130,6 +130,7 @@ public final class MoQSession: Sendable {
     /// Serves the session until the connection closes, then ends everything it started.
     public func run() async {
         await withDiscardingTaskGroup { group in
+            group.addTask { await self.transport.run() }
             group.addTask { await self.acceptStreams() }
             group.addTask { await self.receiveDatagrams() }
             group.addTask {
@@ -141,7 +142,7 @@ public final class MoQSession: Sendable {
                 group.addTask { await self.sendSetup() }
                 group.addTask { await self.closeWithoutSetup(after: self.configuration.setupTimeout) }
             } else {
-                group.addTask { await self.admit(path: nil) }  // lite-04 has no SETUP: no path to go by
+                group.addTask { await self.admit(path: self.transport.connectPath) }  // lite-04 has no SETUP: no path to go by
             }
             group.addTask {
                 guard await self.waitForAdmission() else { return }
@@ -221,7 +222,7 @@ public final class MoQSession: Sendable {
             state.peerSetup = setup
             state.peerSetupReceived = true
         }
-        await admit(path: setup.path)
+        await admit(path: transport.connectPath ?? setup.path)
     }
 
     /// Asks the admission policy about the peer's path: serve it within the granted scope (until the

@@ -15,6 +15,17 @@ public protocol MoQTransportConnection: Sendable {
     func closed() async -> (code: UInt64, reason: String)
     /// The congestion controller's bitrate estimate (bits/s) and smoothed RTT (ms), for PROBE reports.
     func pathEstimate() async -> (bitrate: UInt64, rttMs: UInt64)
+    /// Work the transport itself needs while the session runs (a client's HTTP/3 connection); returns
+    /// when the connection closes. Most transports need none.
+    func run() async
+    /// The path (and query) the peer connected to, when the transport carries one (WebTransport's CONNECT
+    /// `:path`); raw QUIC carries it in SETUP instead.
+    var connectPath: String? { get }
+}
+
+extension MoQTransportConnection {
+    public func run() async {}
+    public var connectPath: String? { nil }
 }
 
 /// One stream of a transport connection. Stream error codes are moq-lite codes: the transport maps
