@@ -16,7 +16,10 @@ extension RelayHTTPServer {
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: ResponseBody(
-                    byteBuffer: ByteBuffer(string: relay.metrics.render(broadcasts: relay.origin.announced().count))))
+                    byteBuffer: ByteBuffer(
+                        string: relay.metrics.render(
+                            broadcasts: relay.origin.announced().count, lingering: relay.origin.lingeringPaths.count,
+                            cacheBytes: relay.cache.bytes))))
         }
         router.get("announced") { _, _ in listing(relay, prefix: "") }
         router.get("announced/**") { _, context in

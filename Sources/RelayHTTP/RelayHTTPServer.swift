@@ -4,7 +4,7 @@ public import MoQRelay
 import NIOCore
 
 /// The relay's HTTP/1.1 API (TCP): health, the certificate pin for dev clients, announced broadcasts,
-/// a group's bytes, and Prometheus metrics. Same paths as moq-relay.
+/// a group's bytes, and Prometheus metrics. Same paths as moq-relay; the same routes answer over HTTP/3.
 public enum RelayHTTPServer {
     /// The Hummingbird application serving `relay` on `host:port`; run it as a service next to the relay.
     /// `routes` adds routes of other services (the NTRIP management API) to the same listener.
@@ -15,27 +15,7 @@ public enum RelayHTTPServer {
         let router = Router()
         router.add(middleware: AltSvcMiddleware(udpPort: relay.endpoint.localAddress.port ?? relay.configuration.port))
         routes(router)
-        addBrowserPage(to: router)
-        router.get("health") { _, _ in "ok\n" }
-        router.get("certificate.sha256") { _, _ in relay.configuration.identity.fingerprintHex + "\n" }
-        router.get("metrics") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: ResponseBody(
-                    byteBuffer: ByteBuffer(
-                        string: relay.metrics.render(
-                            broadcasts: relay.origin.announced().count, lingering: relay.origin.lingeringPaths.count,
-                    cacheBytes: relay.cache.bytes))))
-        }
-        router.get("announced") { _, _ in listing(relay, prefix: "") }
-        router.get("announced/**") { _, context in
-            listing(relay, prefix: context.parameters.getCatchAll().joined(separator: "/"))
-        }
-        router.get("fetch/**") { request, context in
-            try await fetch(
-                relay, path: context.parameters.getCatchAll(),
-                group: request.uri.queryParameters.get("group", as: UInt64.self))
-        }
+        addRoutes(to: router, relay: relay)
         return Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "moq-relay"),
             logger: relay.configuration.logger)
