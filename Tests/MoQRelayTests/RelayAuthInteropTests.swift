@@ -108,14 +108,17 @@ struct RelayAuthInteropTests {
     @Test func webTransportSessionsCarryTheTokenInTheirConnectPath() async throws {
         let directory = try Repository.temporaryDirectory()
         let key = directory.appendingPathComponent("root.jwk")
-        _ = try await Self.token(["generate", "--key", key.path, "--algorithm", "ES256", "--public",
-                                  directory.appendingPathComponent("public.jwk").path])
+        _ = try await Self.token([
+            "generate", "--key", key.path, "--algorithm", "ES256", "--public",
+            directory.appendingPathComponent("public.jwk").path,
+        ])
         let relay = try await RunningRelay.start(["--auth-key", directory.appendingPathComponent("public.jwk").path])
         defer { relay.process.terminate() }
         let publish = try await Self.sign(key, ["--root", "wt", "--put", "cam"])
         let read = try await Self.sign(key, ["--root", "wt", "--get", ""])
         let publisher = try relay.reference(
-            "publish", ["--broadcast", "cam", "--track", "v", "--interval-ms", "20", "--groups", "1000", "--timeout", "60"],
+            "publish",
+            ["--broadcast", "cam", "--track", "v", "--interval-ms", "20", "--groups", "1000", "--timeout", "60"],
             path: "wt?jwt=\(publish)", webTransport: true)
         defer { publisher.terminate() }
         try await waitUntil { try await Self.announced(relay, "wt") == ["wt/cam"] }
@@ -175,14 +178,4 @@ struct RelayAuthInteropTests {
         #expect(closed?["code"] as? Int == 2, "\(publisher.lines.suffix(4))")
         try await waitUntil { try await Self.announced(relay, "demo").isEmpty }
     }
-}
-
-/// Polls `condition` every 100 ms for at most `timeout`.
-func waitUntil(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if (try? await condition()) == true { return }
-        try await Task.sleep(for: .milliseconds(100))
-    }
-    #expect(try await condition(), "condition still false after \(timeout)")
 }

@@ -7,7 +7,9 @@ import Testing
 struct RelayCacheTests {
     static func metric(_ relay: RunningRelay, _ name: String) async throws -> Int? {
         let metrics = try await httpGet("\(relay.http)/metrics")
-        return metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ")[1]) }
+        return metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap {
+            Int($0.split(separator: " ")[1])
+        }
     }
 
     @Test func olderGroupsStayWithinTheByteBoundAndTheLatestIsAlwaysServed() async throws {
@@ -16,8 +18,11 @@ struct RelayCacheTests {
         // 5 KB groups every 50 ms that the publisher would have kept for a minute.
         let publisher = try relay.reference(
             "publish",
-            ["--broadcast", "cached", "--track", "v", "--frame-size", "1000", "--frames-per-group", "5", "--interval-ms",
-             "10", "--groups", "1000", "--max-age-ms", "60000", "--timeout", "60"])
+            [
+                "--broadcast", "cached", "--track", "v", "--frame-size", "1000", "--frames-per-group", "5",
+                "--interval-ms",
+                "10", "--groups", "1000", "--max-age-ms", "60000", "--timeout", "60",
+            ])
         defer { publisher.terminate() }
         _ = try await publisher.waitForEvent(timeout: .seconds(20)) { $0["event"] as? String == "announced" }
         let subscriber = try relay.reference(
@@ -36,12 +41,4 @@ struct RelayCacheTests {
         let latest = try await httpGet("\(relay.http)/fetch/cached/v?group=\(last)")
         #expect(latest.utf8.count >= 5_000 - 10, "the latest group, whole")
     }
-}
-
-/// The HTTP status of GET `url`.
-func httpStatus(_ url: String) async throws -> Int {
-    let process = try PeerProcess(
-        "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", url], name: "curl")
-    _ = try await process.waitForExit(timeout: .seconds(15))
-    return Int(process.lines.last ?? "") ?? 0
 }

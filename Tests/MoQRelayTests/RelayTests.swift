@@ -95,30 +95,6 @@ struct RelayTests {
     }
 }
 
-/// GET `url` and return the body as text (URLSession is not needed for loopback plain HTTP).
-func httpGet(_ url: String) async throws -> String {
-    let process = try PeerProcess("/usr/bin/curl", ["-s", "--max-time", "10", url], name: "curl")
-    _ = try await process.waitForExit(timeout: .seconds(15))
-    return process.lines.map { $0 + "\n" }.joined()
-}
-
-/// A TCP port that was free a moment ago.
-func freeTCPPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-        }
-    }
-    guard bound else { throw PeerError("no free TCP port") }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
 /// lite-04 (gomoqt's version) on one side of the relay, lite-06 on the other.
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct VersionTranslationTests {

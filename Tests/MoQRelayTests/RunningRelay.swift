@@ -18,7 +18,8 @@ struct RunningRelay {
         let process = try PeerProcess(
             try Repository.product("moq-relay"),
             [
-                "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:\(httpPort)", "--ntrip-listen", "127.0.0.1:0", "--log-level", logLevel,
+                "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:\(httpPort)", "--ntrip-listen", "127.0.0.1:0",
+                "--log-level", logLevel,
                 "--data-dir", data.path,
             ] + arguments,
             name: "moq-relay")

@@ -1,0 +1,49 @@
+// What tests against local servers share: a free port, plain HTTP GETs with curl, polling until a condition holds.
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A TCP port that was free a moment ago.
+public func freeTCPPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+        }
+    }
+    guard bound else { throw PeerError("no free TCP port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// GET `url` and return the body as text (URLSession is not needed for loopback plain HTTP).
+public func httpGet(_ url: String) async throws -> String {
+    let process = try PeerProcess("/usr/bin/curl", ["-s", "--max-time", "10", url], name: "curl")
+    _ = try await process.waitForExit(timeout: .seconds(15))
+    return process.lines.map { $0 + "\n" }.joined()
+}
+
+/// The HTTP status of GET `url`.
+public func httpStatus(_ url: String) async throws -> Int {
+    let process = try PeerProcess(
+        "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", url], name: "curl")
+    _ = try await process.waitForExit(timeout: .seconds(15))
+    return Int(process.lines.last ?? "") ?? 0
+}
+
+/// Polls `condition` every 100 ms for at most `timeout`.
+public func waitUntil(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if (try? await condition()) == true { return }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    #expect(try await condition(), "condition still false after \(timeout)")
+}
