@@ -30,7 +30,7 @@ command -v str2str >/dev/null || { echo "run scripts/setup first (str2str missin
 ulimit -n "$(ulimit -Hn)"  # each process holds one socket per client
 work=$(mktemp -d)
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() { for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; rm -rf "$work"; }  # str2str ignores SIGTERM
 trap cleanup EXIT
 
 ticks=$(getconf CLK_TCK)
