@@ -278,6 +278,18 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // NTRIP fan-out benchmark for `just bench-ntrip`: 1 source, N v1 clients on one mount (many sockets, one process).
+        .executableTarget(
+            name: "ntrip-bench",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/ntrip-bench",
+            swiftSettings: strictSwift
+        ),
         // Fan-out benchmark for `just bench-relay`: 1 publisher, N subscriber sessions through a relay URL.
         .executableTarget(
             name: "relay-bench",

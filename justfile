@@ -33,8 +33,12 @@ bench-moq *ARGS:
 bench-relay *ARGS:
     Benchmarks/bench-relay.sh {{ARGS}}
 
+# NTRIP fan-out: 1 source, 2,000 / 10,000 v1 clients on moq-relay's caster vs str2str's (docs/benchmarks.md).
+bench-ntrip *ARGS:
+    Benchmarks/bench-ntrip.sh {{ARGS}}
+
 # All benchmarks.
-bench: bench-quic bench-moq bench-relay
+bench: bench-quic bench-moq bench-relay bench-ntrip
 
 # Format the sources with swift format (.swift-format).
 fmt:

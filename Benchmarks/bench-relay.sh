@@ -41,7 +41,7 @@ peak_rss_kib() { awk '/VmHWM/{print $2}' "/proc/$1/status"; }
 # Starts a relay ("ours" or "reference"); sets relay_pid, relay_url, relay_pin.
 start_relay() {
   if [ "$1" = ours ]; then
-    .build/release/moq-relay --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --log-level warning > "$work/relay.out" 2>&1 &
+    .build/release/moq-relay --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --ntrip-listen 127.0.0.1:0 --data-dir "$work/data" --log-level warning > "$work/relay.out" 2>&1 &
     relay_pid=$!
     for _ in $(seq 100); do grep -q '^certificate sha256' "$work/relay.out" 2>/dev/null && break; sleep 0.1; done
     relay_url=$(sed -n 's/^moq-relay listening on \(moqt:[^ ]*\).*/\1/p' "$work/relay.out")

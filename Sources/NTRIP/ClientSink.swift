@@ -37,6 +37,7 @@ public final class ClientSink: Sendable {
     }
 
     /// Queues `payload` (the shared frame buffer, never copied); false if the client was dropped as too slow.
+    /// Called on the channel's event loop (the hub submits one task per loop), so the chunk's three writes stay together.
     @discardableResult
     func deliver(_ payload: ByteBuffer) -> Bool {
         guard channel.isActive else { return false }
@@ -50,12 +51,9 @@ public final class ClientSink: Sendable {
         }
         info.withLockedValue { $0.bytesOut += payload.readableBytes }
         if chunked {
-            let channel = self.channel
-            channel.eventLoop.execute {
-                channel.write(ByteBuffer(string: String(payload.readableBytes, radix: 16) + "\r\n"), promise: nil)
-                channel.write(payload, promise: nil)
-                channel.writeAndFlush(ByteBuffer(string: "\r\n"), promise: nil)
-            }
+            channel.write(ByteBuffer(string: String(payload.readableBytes, radix: 16) + "\r\n"), promise: nil)
+            channel.write(payload, promise: nil)
+            channel.writeAndFlush(ByteBuffer(string: "\r\n"), promise: nil)
         } else {
             channel.writeAndFlush(payload, promise: nil)
         }

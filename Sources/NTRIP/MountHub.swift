@@ -10,17 +10,48 @@ import NIOCore
 public final class MountHub: Sendable {
     public let mount: String
     let path: String
-    private let clients = NIOLockedValueBox<[ClientSink]>([])
+    /// Clients grouped by event loop: a frame costs one task per loop, not one cross-thread hop per client.
+    private struct LoopClients {
+        let loop: any EventLoop
+        var sinks: [ClientSink]
+    }
+
+    private let clients = NIOLockedValueBox<[LoopClients]>([])
 
     init(mount: String, path: String) {
         self.mount = mount
         self.path = path
     }
 
-    var clientList: [ClientSink] { clients.withLockedValue { $0 } }
+    var clientList: [ClientSink] { clients.withLockedValue { $0.flatMap(\.sinks) } }
 
-    func add(_ client: ClientSink) { clients.withLockedValue { $0.append(client) } }
-    func remove(id: UInt64) { clients.withLockedValue { $0.removeAll { $0.id == id } } }
+    func add(_ client: ClientSink) {
+        let loop = client.channel.eventLoop
+        clients.withLockedValue { groups in
+            if let index = groups.firstIndex(where: { $0.loop === loop }) {
+                groups[index].sinks.append(client)
+            } else {
+                groups.append(LoopClients(loop: loop, sinks: [client]))
+            }
+        }
+    }
+
+    func remove(id: UInt64) {
+        clients.withLockedValue { groups in
+            for index in groups.indices { groups[index].sinks.removeAll { $0.id == id } }
+            groups.removeAll { $0.sinks.isEmpty }
+        }
+    }
+
+    /// Hands `payload` to every client, on each client's own event loop.
+    private func deliver(_ payload: ByteBuffer) {
+        for group in clients.withLockedValue({ $0 }) {
+            let sinks = group.sinks
+            group.loop.execute {
+                for sink in sinks { sink.deliver(payload) }
+            }
+        }
+    }
 
     /// Serves until no client is left or the broadcast stays away longer than the grace time.
     func run(caster: NTRIPCaster) async {
@@ -32,7 +63,7 @@ public final class MountHub: Sendable {
                 do {
                     for try await group in track {
                         for try await frame in group {
-                            for client in clients.withLockedValue({ $0 }) { client.deliver(frame.payload) }
+                            deliver(frame.payload)
                         }
                     }
                 } catch {

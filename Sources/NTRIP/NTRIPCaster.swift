@@ -151,6 +151,15 @@ public final class NTRIPCaster: Sendable {
         }
     }
 
+    /// Closes the live clients of `user` (deleted, or its password changed); returns how many.
+    @discardableResult
+    public func disconnect(user: String) -> Int {
+        let hubs = state.withLockedValue { Array($0.hubs.values) }
+        let clients = hubs.flatMap(\.clientList).filter { $0.snapshot.user == user }
+        for client in clients { client.close() }
+        return clients.count
+    }
+
     // MARK: sourcetable and status
 
     /// STR records: configured streampoints, live NTRIP sources (their own STR if they sent one) and

@@ -23,7 +23,7 @@ public struct NTRIPConfiguration: Sendable {
     /// A client whose unsent backlog exceeds this is too slow and is dropped (others never wait for it).
     public var maxClientBacklog = 256 * 1024
     public var maxClients = 20_000
-    public var maxClientsPerUser = 1_000
+    public var maxClientsPerUser = 20_000
     public var maxSources = 1_000
     public var logger: Logger
 

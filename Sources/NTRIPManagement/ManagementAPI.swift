@@ -94,12 +94,15 @@ public enum ManagementAPI {
             let name = try context.parameters.require("name")
             let body = try await decode(UserBody.self, request, context)
             try mapped { try store.updateUser(name: name, password: body.password, mounts: body.mounts.map { $0 }) }
+            // New credentials or mounts apply to live sessions too: they reconnect and are checked again.
+            caster.disconnect(user: name)
             let user = store.snapshot.users[name]!
             return try json(UserView(name: user.name, mounts: user.mounts))
         }
         api.delete("users/:name") { _, context in
             let name = try context.parameters.require("name")
             try mapped { try store.deleteUser(name: name) }
+            caster.disconnect(user: name)
             return Response(status: .noContent)
         }
     }

@@ -210,7 +210,7 @@ struct CasterPeerTests {
         let pyg = try caster.peer("sourcetable-pyg", ["--port", port])
         #expect(try await pyg.waitForExit(timeout: .seconds(30)) == 0)
         #expect(
-            pyg.events("sourcetable").first?["mounts"] as? [String] == ["TABLE1"],
+            pyg.events("sourcetable").first?["mounts"] as? [String] == ["DEMO", "TABLE1"],
             "\(pyg.lines) \(pyg.stderr.suffix(800))")
 
         let browser = try PeerProcess(

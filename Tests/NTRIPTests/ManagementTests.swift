@@ -102,11 +102,22 @@ struct ManagementTests {
             maxBytes: 12)
         #expect(after.hasPrefix("ICY 200 OK\r\n"))
 
+        // A live client of u2 is closed when its password changes (StreamCaster kept such clients streaming).
+        let live = try caster.peer(
+            "client",
+            [
+                "--port", "\(caster.ntripPort)", "--mount", "P1", "--user", "u2", "--password", "pw2", "--out",
+                caster.path("live.rtcm"), "--seconds", "15",
+            ])
+        _ = try await live.waitForEvent { $0["event"] as? String == "reply" }
+        try await Task.sleep(for: .milliseconds(500))
         // Change the password (the old one stops working), then delete: 204, then 404.
         #expect(try await caster.http("PUT", "/api/ntrip/users/u2", json: "{\"password\":\"new\"}").0 == 200)
         let old = try await rawExchange(
             port: caster.ntripPort, "GET /P1 HTTP/1.0\r\nUser-Agent: NTRIP t\r\nAuthorization: Basic dTI6cHcy\r\n\r\n")
         #expect(old.hasPrefix("HTTP/1.0 401 Unauthorized\r\n"))
+        #expect(try await live.waitForExit(timeout: .seconds(10)) == 0, "closed well before its 15 s")
+        #expect(live.events("done").first?["closed"] as? Bool == true)
         #expect(try await caster.http("DELETE", "/api/ntrip/users/u2").0 == 204)
         #expect(try await caster.http("DELETE", "/api/ntrip/users/u2").0 == 404)
         #expect(try await caster.http("DELETE", "/api/ntrip/streampoints/P1").0 == 204)

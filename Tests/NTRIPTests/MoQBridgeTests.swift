@@ -95,7 +95,7 @@ struct MoQBridgeTests {
             "ntripstreams-source",
             [
                 "--port", port, "--mount", "NS", "--user", "src", "--password", "sourcepw", "--file", source,
-                "--interval", "0.05", "--hold", "2",
+                "--interval", "0.05", "--hold", "20",
             ])
         defer { ntripstreams.terminate() }
         _ = try await ntripstreams.waitForEvent(timeout: .seconds(20)) { $0["event"] as? String == "connected" }
@@ -104,7 +104,7 @@ struct MoQBridgeTests {
             [
                 "--port", port, "--mount", "CH", "--version", "2", "--user", "src", "--password", "sourcepw",
                 "--chunked",
-                "--file", source, "--interval", "0.05",
+                "--file", source, "--interval", "0.05", "--loops", "4",
             ])
         defer { chunked.terminate() }
         _ = try await chunked.waitForEvent { $0["event"] as? String == "sent" }
@@ -131,14 +131,18 @@ struct MoQBridgeTests {
         let binary = Repository.root.appendingPathComponent(".venv/bin/ntripstreams").path
         let client = try PeerProcess(
             "/usr/bin/timeout",
-            ["3", binary, "http://127.0.0.1:\(port)", "-m", "CH", "-u", "user", "-p", "password", "-v", "-v", "-v"],
+            [
+                "-k", "2", "3", binary, "http://127.0.0.1:\(port)", "-m", "CH", "-u", "user", "-p", "password", "-v",
+                "-v", "-v",
+            ],
             name: "ntripstreams client")
         _ = try await client.waitForExit(timeout: .seconds(20))
         let decoded = client.stderr.components(separatedBy: "CH:RTCM message #:").count - 1
         #expect(decoded >= 20, "ntripstreams decoded \(decoded): \(client.stderr.suffix(800))")
         #expect(!client.stderr.contains("Failed to decode"))
         let table = try PeerProcess(
-            "/usr/bin/timeout", ["5", binary, "http://127.0.0.1:\(port)", "-v", "-v"], name: "ntripstreams table")
+            "/usr/bin/timeout", ["-k", "2", "5", binary, "http://127.0.0.1:\(port)", "-v", "-v"],
+            name: "ntripstreams table")
         _ = try await table.waitForExit(timeout: .seconds(20))
         let output = table.lines.joined(separator: "\n") + table.stderr
         #expect(output.contains("STR;CH;") && output.contains("STR;NS;"), "\(output.suffix(800))")

@@ -76,12 +76,14 @@ struct RunningCaster {
     }
 
     /// A v1 str2str source pushing `file` paced at `interval` seconds per epoch (str2str reads stdin).
-    func str2strSource(file: String, mount: String, interval: Double = 0.1, hold: Double = 30) throws -> PeerProcess {
+    /// str2str replaces the shell (so `terminate` reaches it: it ignores SIGTERM while reading stdin, and the
+    /// SIGKILL that follows ends it); the pacer ends at its next write or after its short hold.
+    func str2strSource(file: String, mount: String, interval: Double = 0.1, hold: Double = 1) throws -> PeerProcess {
         let pace =
             "'\(Repository.python)' '\(Repository.peer("ntrip_peer.py"))' pace '\(file)' --interval \(interval) --hold \(hold)"
         return try PeerProcess(
             "/bin/bash",
-            ["-c", "exec \(pace) | exec str2str -out ntrips://:sourcepw@127.0.0.1:\(ntripPort)/\(mount)"],
+            ["-c", "exec str2str -out ntrips://:sourcepw@127.0.0.1:\(ntripPort)/\(mount) < <(exec \(pace))"],
             name: "str2str source")
     }
 
