@@ -74,6 +74,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Subscriptions one session may hold at once; past it the session is closed (default 10000).")
     var maxSessionSubscriptions: Int?
 
+    @Option(
+        help:
+            "Seconds of silence after which a QUIC connection is dropped (default 30); the relay pings at a third of it."
+    )
+    var idleTimeout: Double?
+
     @Option(help: "Seconds a lost publisher's broadcasts stay announced for it to reconnect (default 5).")
     var publisherLinger: Double?
 
@@ -99,13 +105,19 @@ struct ServeCommand: AsyncParsableCommand {
         let auth = try loadAuth(settings, logger: logger)
 
         let linger = try settings.seconds("publisher-linger", publisherLinger) ?? 5
+        var transport = QUICTransportConfiguration()
+        if let idle = try settings.seconds("idle-timeout", idleTimeout) {
+            guard idle >= 1 else { throw ValidationError("--idle-timeout must be at least 1 second") }
+            transport.idleTimeout = .milliseconds(Int(idle * 1000))
+            transport.keepAliveInterval = .milliseconds(Int(idle * 1000 / 3))
+        }
         let cacheBytes = try settings.integer("cache-bytes", self.cacheBytes) ?? 256 << 20
         guard cacheBytes >= 0 else { throw ValidationError("--cache-bytes must be >= 0") }
         let maxBroadcasts = try settings.integer("max-session-broadcasts", maxSessionBroadcasts) ?? 10_000
         let maxSubscriptions = try settings.integer("max-session-subscriptions", maxSessionSubscriptions) ?? 10_000
         let relay = try await Relay(
             configuration: RelayConfiguration(
-                host: host, port: port, identity: identity, cacheBytes: cacheBytes,
+                host: host, port: port, identity: identity, transport: transport, cacheBytes: cacheBytes,
                 publisherLinger: .milliseconds(Int(linger * 1000)),
                 maxSessionBroadcasts: maxBroadcasts, maxSessionSubscriptions: maxSubscriptions,
                 auth: auth, logger: logger))

@@ -17,7 +17,8 @@ struct RelayLingerTests {
     }
 
     @Test func aReconnectingPublisherResumesItsSubscribersWithoutResubscribing() async throws {
-        let relay = try await RunningRelay.start()
+        // A short idle timeout, so a publisher that vanishes (SIGKILL: no CONNECTION_CLOSE) is noticed in 3 s.
+        let relay = try await RunningRelay.start(["--idle-timeout", "3"])
         defer { relay.process.terminate() }
         let arguments = [
             "--broadcast", "show", "--track", "v", "--frames-per-group", "5", "--interval-ms", "20", "--groups", "1000",
@@ -31,10 +32,9 @@ struct RelayLingerTests {
         defer { subscriber.terminate() }
         try await waitUntil { subscriber.events.filter { $0["event"] as? String == "frame" }.count >= 15 }
 
-        // The publisher drops off (closes its connection without unannouncing): its broadcast stays
-        // announced, the subscriber stays subscribed.
-        first.closeInput()
-        #expect(try await first.waitForExit(timeout: .seconds(15)) == 1)
+        // The publisher vanishes (killed: no unannounce, no CONNECTION_CLOSE): once the relay notices, its
+        // broadcast stays announced and the subscriber stays subscribed.
+        kill(first.pid, SIGKILL)
         try await waitUntil(timeout: .seconds(10)) { try await Self.lingering(relay) == 1 }
         #expect(try await Self.announced(relay) == ["show"])
         #expect(subscriber.isRunning, "\(subscriber.lines.filter { !$0.contains("\"frame\"") }.suffix(6))")
@@ -51,8 +51,8 @@ struct RelayLingerTests {
         #expect(try await Self.lingering(relay) == 0, "adopted by the returning publisher")
 
         // Gone for good: announced for the linger, then not.
-        second.closeInput()
-        #expect(try await second.waitForExit(timeout: .seconds(15)) == 1)
+        kill(second.pid, SIGKILL)
+        try await waitUntil(timeout: .seconds(10)) { try await Self.lingering(relay) == 1 }
         let lostAt = ContinuousClock.now
         try await Task.sleep(for: .seconds(2))
         #expect(try await Self.announced(relay) == ["show"])

@@ -109,11 +109,14 @@ public struct BroadcastConsumer: Sendable {
         guard let source else { return nil }
         // Create outside the lock (the handler may start work), then keep the first one stored.
         guard let created = source(name) else { return existing }
-        return state.state.withLockedValue { state in
-            if let raced = state.tracks[name], !raced.isFinished { return raced }
+        let (kept, lost) = state.state.withLockedValue { state -> (TrackProducer, Bool) in
+            if let raced = state.tracks[name], !raced.isFinished { return (raced, true) }
             state.tracks[name] = created
-            return created
+            return (created, false)
         }
+        // Another reader created it first: end ours, so its upstream subscription ends at once.
+        if lost { created.abort(.cancelled) }
+        return kept
     }
 
     /// Subscribes to track `name`, starting at `start`; throws `MoQStreamError.notFound` when unknown.
