@@ -92,10 +92,7 @@ public final class MoQSession: Sendable {
     struct SessionState {
         var nextSubscribeID: UInt64 = 0
         /// Our subscriptions, by the id the peer echoes in GROUP headers and datagrams.
-        var subscriptions: [UInt64: TrackProducer] = [:]
-        /// Subscriptions that feed a broadcast mirrored from the peer: left open when the session is lost,
-        /// for a returning publisher to resume.
-        var upstream: Set<UInt64> = []
+        var subscriptions: [UInt64: MoQSubscription] = [:]
         var peerSetup = MoQPeerSetup()
         var peerSetupReceived = false
         /// Settled once the admission policy answered (or the session closed first).
@@ -142,7 +139,8 @@ public final class MoQSession: Sendable {
                 group.addTask { await self.sendSetup() }
                 group.addTask { await self.closeWithoutSetup(after: self.configuration.setupTimeout) }
             } else {
-                group.addTask { await self.admit(path: self.transport.connectPath) }  // lite-04 has no SETUP: no path to go by
+                // lite-04 has no SETUP: only a WebTransport CONNECT path to go by.
+                group.addTask { await self.admit(path: self.transport.connectPath) }
             }
             group.addTask {
                 guard await self.waitForAdmission() else { return }
@@ -172,8 +170,7 @@ public final class MoQSession: Sendable {
         let subscriptions = state.withLockedValue { state -> [TrackProducer] in
             state.closed = true
             defer { state.subscriptions.removeAll() }
-            let lingering = configuration.onPublisherLost == nil ? [] : state.upstream
-            return state.subscriptions.filter { !lingering.contains($0.key) }.map(\.value)
+            return state.subscriptions.values.filter { !lingersOnLoss($0) }.map(\.producer)
         }
         for track in subscriptions { track.abort(MoQStreamError(code: 0x3, reason: "session closed")) }
         jobSink.finish()
@@ -193,6 +190,12 @@ public final class MoQSession: Sendable {
 
     /// The GOAWAY URI the peer sent, if any ("" = go away without a new address).
     public var receivedGoaway: String? { state.withLockedValue { $0.goaway } }
+
+    /// Whether `subscription` is left open when the session is lost: it feeds a broadcast mirrored from
+    /// the peer, and a linger is configured for a returning publisher to resume it.
+    func lingersOnLoss(_ subscription: MoQSubscription) -> Bool {
+        subscription.upstream && configuration.onPublisherLost != nil
+    }
 
     /// The peer went past one of the session's limits: close the session, saying which.
     func exceeded(_ limit: String) {

@@ -89,14 +89,13 @@ extension MoQSession {
         broadcast: String, track: String, into producer: TrackProducer, options: SubscribeOptions,
         upstream: Bool = false
     ) -> MoQSubscription {
-        let id = state.withLockedValue { state -> UInt64 in
+        let subscription = state.withLockedValue { state -> MoQSubscription in
             defer { state.nextSubscribeID += 1 }
-            state.subscriptions[state.nextSubscribeID] = producer
-            if upstream { state.upstream.insert(state.nextSubscribeID) }
-            return state.nextSubscribeID
+            let subscription = MoQSubscription(
+                id: state.nextSubscribeID, broadcast: broadcast, name: track, producer: producer, upstream: upstream)
+            state.subscriptions[subscription.id] = subscription
+            return subscription
         }
-        let subscription = MoQSubscription(
-            id: id, broadcast: broadcast, name: track, producer: producer, upstream: upstream)
         spawn { await self.run(subscription, options: options) }
         return subscription
     }
@@ -140,10 +139,7 @@ extension MoQSession {
     private func run(_ subscription: MoQSubscription, options: SubscribeOptions) async {
         let producer = subscription.producer
         defer {
-            state.withLockedValue { state in
-                state.subscriptions.removeValue(forKey: subscription.id)
-                state.upstream.remove(subscription.id)
-            }
+            _ = state.withLockedValue { $0.subscriptions.removeValue(forKey: subscription.id) }
         }
         do {
             let stream = try await transport.openBidirectionalStream()
@@ -219,7 +215,7 @@ extension MoQSession {
             producer.abort(MoQStreamError(code: StreamErrorCode.malformedTrack.rawValue, reason: "\(error)"))
         } catch {
             // The connection went away: a lingering broadcast keeps the track open for its publisher's return.
-            if subscription.upstream, configuration.onPublisherLost != nil { return }
+            if lingersOnLoss(subscription) { return }
             producer.abort(MoQStreamError(code: StreamErrorCode.internalError.rawValue, reason: "\(error)"))
         }
     }
@@ -257,7 +253,7 @@ extension MoQSession {
     /// A group stream from the peer, for one of our subscriptions.
     func receiveGroup(_ reader: inout StreamReader) async throws {
         let header = try await reader.require(GroupHeader.self)
-        guard let track = state.withLockedValue({ $0.subscriptions[header.subscribeID] }) else {
+        guard let track = state.withLockedValue({ $0.subscriptions[header.subscribeID]?.producer }) else {
             reader.stream.stopSending(code: StreamErrorCode.cancel.rawValue)
             return
         }
@@ -283,7 +279,7 @@ extension MoQSession {
         guard version >= .lite05 else { return }
         for await payload in transport.incomingDatagrams {
             guard let datagram = try? Datagram.decode(payload, version: version),
-                let track = state.withLockedValue({ $0.subscriptions[datagram.subscribeID] })
+                let track = state.withLockedValue({ $0.subscriptions[datagram.subscribeID]?.producer })
             else { continue }
             guard track.group(datagram.group) == nil else { continue }  // already arrived on a stream
             let group = track.createGroup(sequence: datagram.group)
