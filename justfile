@@ -16,10 +16,13 @@ quic-echo *ARGS:
     swift run -c release quic-echo {{ARGS}}
 
 # Run every test (the test peers come from scripts/setup). Serially: the interop suites start many peer
-# processes, and on a 2-core machine running them all at once only measures the scheduler.
+# processes, and on a 2-core machine running them all at once only measures the scheduler. On failure the
+# failed expectations are repeated at the end (the full output is in .build/test-output.log).
 test *ARGS:
     swift build --build-tests
-    swift test --skip-build --no-parallel {{ARGS}}
+    swift test --skip-build --no-parallel {{ARGS}} 2>&1 | tee .build/test-output.log || { \
+        echo "== failed tests (full output: .build/test-output.log) =="; \
+        grep -E -A2 "✘|recorded an issue" .build/test-output.log | head -80; exit 1; }
 
 # QUIC bulk transfer: ours vs ngtcp2's examples vs aioquic, written to docs/benchmarks.md.
 bench-quic *ARGS:

@@ -201,9 +201,9 @@ struct CasterPeerTests {
 
         let curl = try PeerProcess(
             "/usr/bin/curl", ["-s", "-i", "--max-time", "10", "http://127.0.0.1:\(port)/"], name: "curl")
-        _ = try await curl.waitForExit(timeout: .seconds(15))
+        let curlStatus = try await curl.waitForExit(timeout: .seconds(15))
         let curlReply = curl.lines.joined(separator: "\n")
-        #expect(curlReply.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(curlReply.hasPrefix("HTTP/1.1 200 OK\r\n"), "curl exit \(curlStatus): \(curl.stderr.suffix(500))")
         #expect(curlReply.contains("\r\nContent-Type: gnss/sourcetable\r\n"))
         #expect(curlReply.contains("\r\nSTR;TABLE1;"))
 

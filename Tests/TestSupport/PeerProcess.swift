@@ -22,14 +22,15 @@ public final class PeerProcess: Sendable {
         process.standardInput = stdinPipe
         self.process = process
         let state = self.state
-        stdoutPipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
+        try process.run()
+        // Blocking reads on threads of their own: Foundation's readabilityHandler can lose the last output
+        // of a process that exits at once on Linux (a curl reply went missing under load).
+        Self.drain(stdoutPipe) { data in
             state.withLockedValue { state in
-                if data.isEmpty {
+                guard let data else {
                     if !state.partial.isEmpty { state.lines.append(state.partial) }
                     state.partial = ""
                     state.closed = true
-                    handle.readabilityHandler = nil
                     return
                 }
                 state.partial += String(decoding: data, as: UTF8.self)
@@ -39,18 +40,33 @@ public final class PeerProcess: Sendable {
                 }
             }
         }
-        stderrPipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                return
-            }
+        Self.drain(stderrPipe) { data in
+            guard let data else { return }
             state.withLockedValue { state in
                 state.stderr += String(decoding: data, as: UTF8.self)
                 if state.stderr.count > 1_000_000 { state.stderr = String(state.stderr.suffix(500_000)) }
             }
         }
-        try process.run()
+    }
+
+    /// Reads `pipe` to its end on a thread of its own, handing each read to `received` and then nil.
+    private static func drain(_ pipe: Pipe, _ received: @escaping @Sendable (Data?) -> Void) {
+        let handle = pipe.fileHandleForReading
+        Thread.detachNewThread {
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(handle.fileDescriptor, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    received(Data(buffer[..<count]))
+                } else if count < 0, errno == EINTR {
+                    continue
+                } else {
+                    break
+                }
+            }
+            received(nil)
+            try? handle.close()
+        }
     }
 
     /// Complete stdout lines so far.
@@ -93,8 +109,8 @@ public final class PeerProcess: Sendable {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        // Let the pipe handlers drain the last output.
-        for _ in 0..<50 where !state.withLockedValue({ $0.closed }) { try await Task.sleep(for: .milliseconds(10)) }
+        // Let the pipe handler drain the last output (up to end of file; a loaded machine may take a while).
+        for _ in 0..<300 where !state.withLockedValue({ $0.closed }) { try await Task.sleep(for: .milliseconds(10)) }
         return process.terminationStatus
     }
 

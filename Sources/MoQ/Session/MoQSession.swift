@@ -245,8 +245,10 @@ public final class MoQSession: Sendable {
             }
         case .refused(let reason):
             logger.notice("session refused", metadata: ["path": "\(Self.redacted(path))", "reason": "\(reason)"])
-            settleAdmission(false)
+            // Close first: streams waiting on admission then end with the connection instead of being
+            // reset one by one, which a peer could report before the session's UNAUTHORIZED.
             close(code: SessionErrorCode.unauthorized.rawValue, reason: reason)
+            settleAdmission(false)
         }
     }
 
