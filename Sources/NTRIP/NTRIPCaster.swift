@@ -5,17 +5,19 @@ import NIOCore
 /// The caster's shared state: live sources, mount fan-outs, client counts, open connections. Connection
 /// handlers call it synchronously from their event loops; the hubs it starts run in `NTRIPServer.run`.
 public final class NTRIPCaster: Sendable {
-    /// A live source, for status.
+    /// A live source: for status, and its connection to close when its streampoint goes away.
     final class SourceEntry: Sendable {
         let mount: String
+        let channel: any Channel
         let address: String
         let version: NTRIPRequest.Version
         let str: String?
         let since = ContinuousClock.now
         let counters = NIOLockedValueBox((bytes: 0, messages: 0, badCRC: 0, rawBytes: 0))
 
-        init(mount: String, address: String, version: NTRIPRequest.Version, str: String?) {
+        init(mount: String, channel: any Channel, address: String, version: NTRIPRequest.Version, str: String?) {
             self.mount = mount
+            self.channel = channel
             self.address = address
             self.version = version
             self.str = str
@@ -158,6 +160,15 @@ public final class NTRIPCaster: Sendable {
         let clients = hubs.flatMap(\.clientList).filter { $0.snapshot.user == user }
         for client in clients { client.close() }
         return clients.count
+    }
+
+    /// Closes the live NTRIP source of `mount` (its streampoint was deleted or its password changed); its
+    /// clients stay for the source grace time like after any source loss. True if there was one.
+    @discardableResult
+    public func disconnectSource(mount: String) -> Bool {
+        guard let entry = state.withLockedValue({ $0.sources[mount] }) else { return false }
+        entry.channel.close(promise: nil)
+        return true
     }
 
     // MARK: sourcetable and status

@@ -117,7 +117,8 @@ final class NTRIPConnectionHandler: ChannelInboundHandler {
             return
         }
         let entry = NTRIPCaster.SourceEntry(
-            mount: source.mount, address: address(context), version: source.version, str: source.str)
+            mount: source.mount, channel: context.channel, address: address(context), version: source.version,
+            str: source.str)
         switch caster.claimSource(entry) {
         case .failure(.taken):
             reject(v2 ? .conflict : .v1MountInvalid, context: context, reason: "source: mount \(source.mount) taken")

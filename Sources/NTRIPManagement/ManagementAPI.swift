@@ -63,11 +63,14 @@ public enum ManagementAPI {
             try mapped {
                 try store.updateStreampoint(mount: mount, sourcePassword: body.sourcePassword, str: body.str.map { $0 })
             }
+            // A new source password applies to the live source too: it reconnects and is checked again.
+            if body.sourcePassword != nil { caster.disconnectSource(mount: mount) }
             return try json(view(store.snapshot.streampoints[mount]!, caster))
         }
         api.delete("streampoints/:mount") { _, context in
             let mount = try context.parameters.require("mount")
             try mapped { try store.deleteStreampoint(mount: mount) }
+            caster.disconnectSource(mount: mount)
             return Response(status: .noContent)
         }
 

@@ -120,6 +120,10 @@ struct ManagementTests {
         #expect(live.events("done").first?["closed"] as? Bool == true)
         #expect(try await caster.http("DELETE", "/api/ntrip/users/u2").0 == 204)
         #expect(try await caster.http("DELETE", "/api/ntrip/users/u2").0 == 404)
+        // Deleting a streampoint closes its live source (StreamCaster let it stream on).
         #expect(try await caster.http("DELETE", "/api/ntrip/streampoints/P1").0 == 204)
+        #expect(try await again.waitForExit(timeout: .seconds(10)) == 1, "the source was closed well before its 20 s")
+        #expect(again.events("error").count == 1, "\(again.lines.suffix(3))")
+        try await waitUntil { !(try await caster.http("GET", "/api/ntrip/status").1.contains("\"sourceConnected\":true")) }
     }
 }
