@@ -43,8 +43,9 @@ public final class QUICEndpoint: Sendable {
         let receiveOffload = options.receiveOffload && System.supportsUDPReceiveOffload
         let messageSize = receiveOffload ? 65536 : 2048
         let vectorCount = max(1, options.vectorReadCount)
+        // No SO_REUSEADDR: UDP has no TIME_WAIT to skip, and with it Linux may hand an ephemeral port that
+        // another SO_REUSEADDR socket already holds, which then steals this endpoint's datagrams.
         var bootstrap = DatagramBootstrap(group: group)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(options.socketReceiveBufferSize))
             .channelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(options.socketSendBufferSize))
             .channelOption(.datagramVectorReadMessageCount, value: vectorCount)
