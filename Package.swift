@@ -236,7 +236,7 @@ let package = Package(
         .executableTarget(
             name: "moq-relay",
             dependencies: [
-                "MoQRelay", "RelayHTTP", "QUIC", "MoQWire", "NTRIP", "NTRIPManagement", "Store",
+                "MoQ", "MoQRelay", "RelayHTTP", "QUIC", "MoQWire", "NTRIP", "NTRIPManagement", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

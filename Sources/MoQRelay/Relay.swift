@@ -55,29 +55,71 @@ public final class Relay: Service, Sendable {
     /// Serves until graceful shutdown (SIGTERM in a `ServiceGroup`), then drains.
     public func run() async throws {
         let server = MoQServer(endpoint: endpoint, versions: configuration.versions, logger: configuration.logger) {
-            [origin, configuration, metrics, lostSink, cache] in
-            MoQSessionConfiguration(
-                publish: origin, consume: origin, hopID: configuration.hopID, counters: metrics.traffic,
+            [configuration, metrics] in
+            self.sessionConfiguration(
                 admission: { path in
                     let decision = configuration.auth.admit(path)
                     if case .refused = decision { metrics.sessionRefused() }
                     return decision
-                },
-                onPublisherLost: { broadcasts in broadcasts.forEach { lostSink.yield($0) } },
-                unusedTrackLinger: configuration.subscriberLinger, cache: cache,
-                maxPeerBroadcasts: configuration.maxSessionBroadcasts,
-                maxPeerSubscriptions: configuration.maxSessionSubscriptions,
-                logger: configuration.logger)
+                })
         } respond: { [http3Responder] request in
             await http3Responder.withLockedValue { $0 }?(request) ?? HTTP3Response(status: 404, text: "not found\n")
         }
         await withDiscardingTaskGroup { group in
             group.addTask { await server.run { session in await self.track(session) } }
             group.addTask { await self.endLingeringBroadcasts() }
+            for link in configuration.links { group.addTask { await self.maintain(link) } }
             // Returns when graceful shutdown starts (or throws when the task is cancelled: close at once).
             let graceful = (try? await gracefulShutdown()) != nil
             await drain(graceful: graceful)
-            group.cancelAll()  // lingering broadcasts end now
+            group.cancelAll()  // lingering broadcasts end now, links close
+        }
+    }
+
+    /// How every session of the relay, accepted or dialled, shares the origin, cache and counters.
+    private func sessionConfiguration(admission: MoQAdmissionPolicy?) -> MoQSessionConfiguration {
+        MoQSessionConfiguration(
+            publish: origin, consume: origin, hopID: configuration.hopID, counters: metrics.traffic,
+            admission: admission,
+            onPublisherLost: { [lostSink] broadcasts in broadcasts.forEach { lostSink.yield($0) } },
+            unusedTrackLinger: configuration.subscriberLinger, cache: cache,
+            maxPeerBroadcasts: configuration.maxSessionBroadcasts,
+            maxPeerSubscriptions: configuration.maxSessionSubscriptions,
+            logger: configuration.logger)
+    }
+
+    /// Keeps a link to another relay up until cancelled: dial, run the session, and when it ends dial
+    /// again after a backoff (0.5 s doubling to 10 s; back to 0.5 s after a link that held a minute).
+    private func maintain(_ link: RelayLink) async {
+        let logger = configuration.logger
+        var backoff = Duration.milliseconds(500)
+        while !Task.isCancelled {
+            let started = ContinuousClock.now
+            do {
+                let session = try await MoQClient.connect(
+                    url: link.url,
+                    configuration: MoQClient.Configuration(
+                        verification: link.verification, versions: configuration.versions,
+                        session: sessionConfiguration(admission: nil), transport: configuration.transport))
+                logger.info("cluster link up", metadata: ["url": "\(MoQSession.redacted(link.url))"])
+                metrics.linkChanged(up: true)
+                await withTaskCancellationHandler {
+                    await session.run()
+                } onCancel: {
+                    session.close(code: 0, reason: "relay shutting down")
+                }
+                metrics.linkChanged(up: false)
+                let (code, reason) = await session.closed()
+                logger.notice(
+                    "cluster link down",
+                    metadata: ["url": "\(MoQSession.redacted(link.url))", "code": "\(code)", "reason": "\(reason)"])
+            } catch {
+                logger.warning(
+                    "cluster link failed", metadata: ["url": "\(MoQSession.redacted(link.url))", "error": "\(error)"])
+            }
+            if ContinuousClock.now - started > .seconds(60) { backoff = .milliseconds(500) }
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(10))
         }
     }
 

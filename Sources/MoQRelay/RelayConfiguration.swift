@@ -26,6 +26,8 @@ public struct RelayConfiguration: Sendable {
     public var maxSessionSubscriptions: Int
     /// Who may publish and subscribe what (default: everything is public).
     public var auth: RelayAuth
+    /// Other relay nodes this one dials and keeps linked (redialled with backoff when a link drops).
+    public var links: [RelayLink]
     public var logger: Logger
 
     public init(
@@ -34,7 +36,7 @@ public struct RelayConfiguration: Sendable {
         drainTime: Duration = .seconds(2), transport: QUICTransportConfiguration = .init(),
         cacheBytes: Int = 256 << 20, publisherLinger: Duration = .seconds(5), subscriberLinger: Duration = .seconds(2),
         maxSessionBroadcasts: Int = 10_000, maxSessionSubscriptions: Int = 10_000,
-        auth: RelayAuth = RelayAuth(), logger: Logger = Logger(label: "moq-relay")
+        auth: RelayAuth = RelayAuth(), links: [RelayLink] = [], logger: Logger = Logger(label: "moq-relay")
     ) {
         self.host = host
         self.port = port
@@ -49,6 +51,7 @@ public struct RelayConfiguration: Sendable {
         self.maxSessionBroadcasts = maxSessionBroadcasts
         self.maxSessionSubscriptions = maxSessionSubscriptions
         self.auth = auth
+        self.links = links
         self.logger = logger
     }
 }

@@ -7,6 +7,8 @@ public final class RelayMetrics: Sendable {
         var sessions = 0
         var sessionsTotal = 0
         var sessionsRefused = 0
+        var linksUp = 0
+        var linkDrops = 0
     }
 
     private let counters = NIOLockedValueBox(Counters())
@@ -26,6 +28,14 @@ public final class RelayMetrics: Sendable {
 
     func sessionRefused() { counters.withLockedValue { $0.sessionsRefused += 1 } }
 
+    /// A cluster link came up or went down (a drop counts as a failure).
+    func linkChanged(up: Bool) {
+        counters.withLockedValue {
+            $0.linksUp += up ? 1 : -1
+            if !up { $0.linkDrops += 1 }
+        }
+    }
+
     /// Prometheus exposition text; `broadcasts` comes from the origin at scrape time.
     public func render(broadcasts: Int, lingering: Int = 0, cacheBytes: Int = 0) -> String {
         let snapshot = counters.withLockedValue { $0 }
@@ -40,6 +50,12 @@ public final class RelayMetrics: Sendable {
             # HELP moq_relay_sessions_refused_total Sessions closed as unauthorized (bad, expired or missing token).
             # TYPE moq_relay_sessions_refused_total counter
             moq_relay_sessions_refused_total \(snapshot.sessionsRefused)
+            # HELP moq_relay_links_up Cluster links to other relay nodes that are up now.
+            # TYPE moq_relay_links_up gauge
+            moq_relay_links_up \(snapshot.linksUp)
+            # HELP moq_relay_link_drops_total Cluster links that went down after being up.
+            # TYPE moq_relay_link_drops_total counter
+            moq_relay_link_drops_total \(snapshot.linkDrops)
             # HELP moq_relay_broadcasts Broadcasts announced in the relay's origin.
             # TYPE moq_relay_broadcasts gauge
             moq_relay_broadcasts \(broadcasts)

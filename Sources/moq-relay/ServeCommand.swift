@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MoQ
 import MoQRelay
 import MoQWire
 import NTRIP
@@ -83,6 +84,23 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds a lost publisher's broadcasts stay announced for it to reconnect (default 5).")
     var publisherLinger: Double?
 
+    @Option(
+        help: """
+            Another relay node to link to, moqt://HOST:PORT/[PATH][?jwt=TOKEN] (repeatable): broadcasts flow both \
+            ways through the link, which is redialled when it drops.
+            """)
+    var clusterConnect: [String] = []
+
+    @Option(
+        help: """
+            SHA-256 of a linked node's certificate to trust (repeatable; the node prints it and serves it on \
+            GET /certificate.sha256). Default: the system CAs, or --cluster-ca.
+            """)
+    var clusterFingerprint: [String] = []
+
+    @Option(help: "PEM file of the CAs that sign the linked nodes' certificates.")
+    var clusterCa: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error (default info).")
     var logLevel: String?
 
@@ -103,6 +121,7 @@ struct ServeCommand: AsyncParsableCommand {
         let data = try RelayDataDirectory(path: settings.string("data-dir", dataDir, default: "data"))
         let identity = try loadIdentity(settings, data: data)
         let auth = try loadAuth(settings, logger: logger)
+        let links = try loadLinks(settings)
 
         let linger = try settings.seconds("publisher-linger", publisherLinger) ?? 5
         var transport = QUICTransportConfiguration()
@@ -120,7 +139,7 @@ struct ServeCommand: AsyncParsableCommand {
                 host: host, port: port, identity: identity, transport: transport, cacheBytes: cacheBytes,
                 publisherLinger: .milliseconds(Int(linger * 1000)),
                 maxSessionBroadcasts: maxBroadcasts, maxSessionSubscriptions: maxSubscriptions,
-                auth: auth, logger: logger))
+                auth: auth, links: links, logger: logger))
         let store = try RelayStore(directory: URL(fileURLWithPath: data.path))
         let ntripUsers =
             ntripUser.isEmpty
@@ -164,6 +183,32 @@ struct ServeCommand: AsyncParsableCommand {
             return try data.generatedIdentity(names: names)
         default:
             throw ValidationError("--tls-cert and --tls-key go together")
+        }
+    }
+
+    /// The nodes to link to and how their certificates are trusted (pins beat a CA file beat the system).
+    private func loadLinks(_ settings: RelaySettings) throws -> [RelayLink] {
+        let urls = settings.list("cluster-connect", clusterConnect) ?? []
+        let pins = try (settings.list("cluster-fingerprint", clusterFingerprint) ?? []).map { text in
+            guard let pin = AddressText.hexBytes(text), pin.count == 32 else {
+                throw ValidationError(
+                    "--cluster-fingerprint must be a certificate SHA-256 in 64 hex digits (the node prints it), not \(text)"
+                )
+            }
+            return pin
+        }
+        let verification: QUICPeerVerification =
+            pins.isEmpty
+            ? settings.string("cluster-ca", clusterCa).map { .certificateAuthorities(pemFile: $0) } ?? .systemRoots
+            : .pinnedSHA256(pins)
+        return try urls.map { url in
+            do {
+                _ = try MoQURL(url)
+            } catch {
+                throw ValidationError(
+                    "--cluster-connect \(url): \(error) (expected moqt://HOST:PORT/ or https://HOST:PORT/)")
+            }
+            return RelayLink(url: url, verification: verification)
         }
     }
 

@@ -5,13 +5,6 @@ import Testing
 /// `--cache-bytes` bounds what the relay keeps of a publisher's older groups, whatever its max latency.
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct RelayCacheTests {
-    static func metric(_ relay: RunningRelay, _ name: String) async throws -> Int? {
-        let metrics = try await httpGet("\(relay.http)/metrics")
-        return metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap {
-            Int($0.split(separator: " ")[1])
-        }
-    }
-
     @Test func olderGroupsStayWithinTheByteBoundAndTheLatestIsAlwaysServed() async throws {
         let relay = try await RunningRelay.start(["--cache-bytes", "40000"])
         defer { relay.process.terminate() }
@@ -34,7 +27,7 @@ struct RelayCacheTests {
         let first = try #require(frames.first?["group"] as? Int)
         let last = try #require(frames.last?["group"] as? Int)
 
-        let cached = try #require(try await Self.metric(relay, "moq_relay_cache_bytes"))
+        let cached = try #require(try await relay.metric("moq_relay_cache_bytes"))
         #expect(cached > 0 && cached <= 40_000, "older groups within the bound: \(cached)")
         // 250 KB went through: the first group is gone, the latest is there whole.
         #expect(try await httpStatus("\(relay.http)/fetch/cached/v?group=\(first)") == 404)

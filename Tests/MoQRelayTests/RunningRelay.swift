@@ -30,6 +30,14 @@ struct RunningRelay {
             process: process, url: url, pin: pin, http: "http://127.0.0.1:\(httpPort)", dataDirectory: data)
     }
 
+    /// A value from the relay's `/metrics` (nil if the line is missing).
+    func metric(_ name: String) async throws -> Int? {
+        let metrics = try await httpGet("\(http)/metrics")
+        return metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap {
+            Int($0.split(separator: " ")[1])
+        }
+    }
+
     /// A reference (moq-rs) client command against the relay; `path` is added to the relay's URL
     /// (e.g. `demo?jwt=...`).
     /// `webTransport` dials `https://` (WebTransport) instead of `moqt://` (raw QUIC).

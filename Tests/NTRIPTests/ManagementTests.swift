@@ -124,6 +124,8 @@ struct ManagementTests {
         #expect(try await caster.http("DELETE", "/api/ntrip/streampoints/P1").0 == 204)
         #expect(try await again.waitForExit(timeout: .seconds(10)) == 1, "the source was closed well before its 20 s")
         #expect(again.events("error").count == 1, "\(again.lines.suffix(3))")
-        try await waitUntil { !(try await caster.http("GET", "/api/ntrip/status").1.contains("\"sourceConnected\":true")) }
+        try await waitUntil {
+            !(try await caster.http("GET", "/api/ntrip/status").1.contains("\"sourceConnected\":true"))
+        }
     }
 }

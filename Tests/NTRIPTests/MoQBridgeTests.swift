@@ -86,6 +86,36 @@ struct MoQBridgeTests {
         #expect(table.contains("\r\nSTR;MQ;"))
     }
 
+    @Test func anNTRIPSourceOnOneRelayFeedsClientsOfAnotherThroughALink() async throws {
+        let far = try await RunningCaster.start()
+        defer { far.stop() }
+        let near = try await RunningCaster.start(extra: [
+            "--cluster-connect", far.url, "--cluster-fingerprint", far.pin,
+        ])
+        defer { near.stop() }
+        let source = try await far.makeStream("source.rtcm", epochs: 300)
+        let ntripSource = try far.peer(
+            "source",
+            [
+                "--port", "\(far.ntripPort)", "--mount", "FAR", "--password", "sourcepw", "--file", source,
+                "--interval", "0.05",
+            ])
+        defer { ntripSource.terminate() }
+        _ = try await ntripSource.waitForEvent { $0["event"] as? String == "sent" }
+        // The mount reaches the near relay as broadcast ntrip/FAR over the link, and its caster serves it.
+        try await waitUntilLive(near, mount: "FAR")
+        let v1 = try near.peer(
+            "client",
+            [
+                "--port", "\(near.ntripPort)", "--mount", "FAR", "--user", "user", "--password", "password", "--out",
+                near.path("chain.rtcm"), "--seconds", "4",
+            ])
+        #expect(try await v1.waitForExit(timeout: .seconds(20)) == 0)
+        let result = try await near.check(source: source, out: near.path("chain.rtcm"))
+        #expect(result["ok"] as? Bool == true, "a byte-exact slice of the far source: \(result)")
+        #expect(fileBytes(near.path("chain.rtcm")).count > 20 * 500, "about 4 s of 0.6 KiB epochs every 50 ms")
+    }
+
     @Test func ntripstreamsV2SourceAndChunkedSourceFeedClients() async throws {
         let caster = try await RunningCaster.start()
         defer { caster.stop() }

@@ -13,7 +13,9 @@ struct RunningCaster {
 
     /// Starts the relay; `directory` (the data directory's parent) is reused to restart on the same state.
     static func start(
-        users: [String] = ["user:password", "rover:secret:M1"], directory: URL? = nil, adminToken: String = "admintoken"
+        users: [String] = ["user:password", "rover:secret:M1"], directory: URL? = nil,
+        adminToken: String = "admintoken",
+        extra: [String] = []
     ) async throws -> RunningCaster {
         let binary = try Repository.product("moq-relay")
         let directory = try directory ?? Repository.temporaryDirectory()
@@ -24,6 +26,7 @@ struct RunningCaster {
             "--data-dir", directory.appendingPathComponent("data").path,
         ]
         for user in users { arguments += ["--ntrip-user", user] }
+        arguments += extra
         setenv("MOQ_ADMIN_TOKEN", adminToken, 1)
         let process = try PeerProcess(binary, arguments, name: "moq-relay")
         let listening = try await process.waitForLine(prefix: "moq-relay listening on ")

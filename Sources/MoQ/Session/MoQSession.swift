@@ -253,7 +253,7 @@ public final class MoQSession: Sendable {
     }
 
     /// The connection path for logs, with a token's value left out.
-    static func redacted(_ path: String?) -> String {
+    public static func redacted(_ path: String?) -> String {
         guard let path, let question = path.firstIndex(of: "?") else { return path ?? "-" }
         let query = path[path.index(after: question)...].split(separator: "&").map { pair in
             pair.hasPrefix("jwt=") ? "jwt=<redacted>" : String(pair)

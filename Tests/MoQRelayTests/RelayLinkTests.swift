@@ -1,0 +1,95 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `--cluster-connect`: two moq-relay nodes linked over QUIC act as one, with reference moq-rs peers on
+/// either side.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct RelayLinkTests {
+    /// Starts a node that links to `far` (pinning its certificate).
+    static func linked(to far: RunningRelay, _ extra: [String] = []) async throws -> RunningRelay {
+        let near = try await RunningRelay.start(
+            ["--cluster-connect", far.url, "--cluster-fingerprint", far.pin] + extra)
+        try await waitUntil { try await near.metric("moq_relay_links_up") == 1 }
+        return near
+    }
+
+    /// `count` frames of `broadcast` read through `relay`, each byte-exact (the reference's pattern check).
+    static func expectDelivered(_ relay: RunningRelay, _ broadcast: String, count: Int) async throws {
+        let reader = try relay.reference(
+            "subscribe", ["--broadcast", broadcast, "--track", "v", "--count", "\(count)", "--timeout", "40"])
+        defer { reader.terminate() }
+        #expect(try await reader.waitForExit(timeout: .seconds(45)) == 0, "\(reader.lines.suffix(3))")
+        let frames = reader.events.filter { $0["event"] as? String == "frame" }
+        #expect(frames.count == count && frames.allSatisfy { $0["ok"] as? Bool == true }, "byte-exact through the link")
+    }
+
+    static func publish(_ relay: RunningRelay, _ broadcast: String) throws -> PeerProcess {
+        try relay.reference(
+            "publish",
+            [
+                "--broadcast", broadcast, "--track", "v", "--groups", "2000", "--frames-per-group", "3",
+                "--interval-ms", "20", "--frame-size", "900", "--timeout", "120",
+            ])
+    }
+
+    @Test func broadcastsCrossALinkBothWaysWithOneSubscriptionPerTrack() async throws {
+        let far = try await RunningRelay.start()
+        defer { far.process.terminate() }
+        let near = try await Self.linked(to: far)
+        defer { near.process.terminate() }
+
+        // Published on the far node, read on the near one (the near node dialled the link).
+        let farPublisher = try Self.publish(far, "site/far")
+        defer { farPublisher.terminate() }
+        try await waitUntil { try await httpGet("\(near.http)/announced/site").contains("site/far") }
+        // Three readers on the near node at once: the far node serves the link one subscription.
+        let readers = try (0..<3).map { _ in
+            try near.reference(
+                "subscribe", ["--broadcast", "site/far", "--track", "v", "--count", "60", "--timeout", "40"])
+        }
+        defer { readers.forEach { $0.terminate() } }
+        for reader in readers {
+            #expect(try await reader.waitForExit(timeout: .seconds(45)) == 0, "\(reader.lines.suffix(3))")
+            let frames = reader.events.filter { $0["event"] as? String == "frame" }
+            #expect(frames.count == 60 && frames.allSatisfy { $0["ok"] as? Bool == true })
+        }
+        #expect(try await far.metric("moq_relay_subscriptions_total") == 1, "one inter-node subscription per track")
+
+        // And the other way: published on the near node, read on the far one.
+        let nearPublisher = try Self.publish(near, "site/near")
+        defer { nearPublisher.terminate() }
+        try await waitUntil { try await httpGet("\(far.http)/announced/site").contains("site/near") }
+        try await Self.expectDelivered(far, "site/near", count: 30)
+        // Neither node offers a broadcast back to where it came from (no loop through the link).
+        #expect(
+            try await httpGet("\(far.http)/announced/site").split(separator: "\n").sorted() == [
+                "site/far", "site/near",
+            ])
+        #expect(
+            try await httpGet("\(near.http)/announced/site").split(separator: "\n").sorted() == [
+                "site/far", "site/near",
+            ])
+    }
+
+    @Test func aLostLinkIsRedialledAndCarriesOn() async throws {
+        var far = try await RunningRelay.start()
+        let farPort = far.url.split(separator: ":").last!.split(separator: "/").first!
+        let near = try await Self.linked(to: far, ["--idle-timeout", "2"])
+        defer { near.process.terminate() }
+
+        // The far node dies without a word; the near node notices within its idle timeout.
+        kill(far.process.pid, SIGKILL)
+        try await waitUntil { try await near.metric("moq_relay_links_up") == 0 }
+        #expect(try await near.metric("moq_relay_link_drops_total") == 1)
+
+        // It comes back on the same port and data directory (same certificate): the link is redialled.
+        far = try await RunningRelay.start(["--listen", "127.0.0.1:\(farPort)"], dataDirectory: far.dataDirectory)
+        defer { far.process.terminate() }
+        try await waitUntil(timeout: .seconds(30)) { try await near.metric("moq_relay_links_up") == 1 }
+        let publisher = try Self.publish(far, "back/cam")
+        defer { publisher.terminate() }
+        try await waitUntil { try await httpGet("\(near.http)/announced/back").contains("back/cam") }
+        try await Self.expectDelivered(near, "back/cam", count: 30)
+    }
+}
