@@ -95,11 +95,29 @@ extension MoQSession {
                     try await sendDatagram(group, id: id)
                     continue
                 }
-                // Streams open here, in group order, so their ids (and arrival) follow the sequence; the
-                // bytes then flow concurrently.
+                // Streams open and get their GROUP header here, in group order, so the peer sees them in
+                // sequence (a reader that moves forward never skips an earlier group that came late); the
+                // frames then flow concurrently. A fresh stream's header never waits for send-buffer room.
                 guard let groupStream = try? await transport.openUnidirectionalStream() else { break }
+                guard served.begin(group.sequence, groupStream) else {
+                    groupStream.reset(code: StreamErrorCode.old.rawValue)
+                    configuration.counters.groupDropped()
+                    continue
+                }
+                var header = ByteBuffer()
+                header.writeQUICVarint(UniStreamType.group.rawValue)
+                GroupHeader(subscribeID: id, sequence: group.sequence, frameStart: version >= .lite06 ? frameStart : 0)
+                    .encode(into: &header, version: version)
+                do {
+                    try await groupStream.write(header)
+                } catch {
+                    served.finished(group.sequence)
+                    groupStream.reset(code: StreamErrorCode.cancel.rawValue)
+                    configuration.counters.groupDropped()
+                    continue
+                }
                 senders.addTask {
-                    await self.send(group, on: groupStream, id: id, frameStart: frameStart, served: served)
+                    await self.sendFrames(of: group, on: groupStream, frameStart: frameStart, served: served)
                 }
             }
         }
@@ -110,22 +128,12 @@ extension MoQSession {
         }
     }
 
-    /// One group on its own unidirectional stream: GROUP header, frames, FIN (or RESET with the group's code).
-    private func send(
-        _ group: GroupConsumer, on stream: any MoQTransportStream, id: UInt64, frameStart: UInt64, served: ServedGroups
+    /// The frames of one group after its header, then FIN (or RESET with the group's code).
+    private func sendFrames(
+        of group: GroupConsumer, on stream: any MoQTransportStream, frameStart: UInt64, served: ServedGroups
     ) async {
-        guard served.begin(group.sequence, stream) else {
-            stream.reset(code: StreamErrorCode.old.rawValue)
-            configuration.counters.groupDropped()
-            return
-        }
         defer { served.finished(group.sequence) }
         do {
-            var header = ByteBuffer()
-            header.writeQUICVarint(UniStreamType.group.rawValue)
-            GroupHeader(subscribeID: id, sequence: group.sequence, frameStart: version >= .lite06 ? frameStart : 0)
-                .encode(into: &header, version: version)
-            try await stream.write(header)
             var encoder = FrameEncoder(version: version)
             var index: UInt64 = 0
             for try await frame in group {
