@@ -1,0 +1,425 @@
+import Crypto
+import Foundation
+public import Logging
+public import MoQ
+import NIOConcurrencyHelpers
+public import NIOCore
+public import ServiceLifecycle
+
+/// The L7RTCP gateway (§3): answers init, transmit, status and resend for stateful transmissions (through
+/// the registry actor) and stateless ones (signed ids, no state), pulling chunks from shared feeds of the
+/// relay's tracks. As a `Service` it restores persisted transmissions, then sweeps and saves each second.
+public final class L7RTCPGateway: Service, Sendable {
+    public let configuration: L7RTCPConfiguration
+    let feeds: FeedTable
+    let registry: TransmissionRegistry
+    let key: SymmetricKey
+    let origin: Origin
+    let metrics = L7RTCPMetrics()
+    private let inFlight = NIOLockedValueBox(0)
+    private let logger: Logger
+    private let clock: @Sendable () -> Double
+
+    /// `secret` signs stateless ids (keep it across restarts so they stay valid); `journal` persists
+    /// stateful transmissions (nil: memory only).
+    public init(
+        origin: Origin, secret: [UInt8], journal: (any TransmissionJournal)?,
+        configuration: L7RTCPConfiguration = .init(), logger: Logger,
+        clock: (@Sendable () -> Double)? = nil
+    ) {
+        self.configuration = configuration
+        self.origin = origin
+        self.key = SymmetricKey(data: secret)
+        self.logger = logger
+        self.clock = clock ?? { Date().timeIntervalSince1970 }
+        self.feeds = FeedTable(origin: origin, configuration: configuration, logger: logger)
+        self.registry = TransmissionRegistry(
+            feeds: feeds, journal: journal, configuration: configuration, logger: logger)
+    }
+
+    /// Restores persisted transmissions now (`run` does it too; tests call it to control the timing).
+    public func restore() async { await registry.restore(now: clock()) }
+
+    public func run() async throws {
+        await restore()
+        let feedIdle = Duration.seconds(max(60, configuration.sourceGrace))
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                await self.registry.sweep(now: self.clock())
+                self.feeds.sweep(idle: feedIdle)
+            }
+        }
+        await registry.flush()
+        feeds.stopAll()
+    }
+
+    /// Saves every changed transmission now.
+    public func flush() async { await registry.flush() }
+
+    private func tracked(_ body: () async -> L7RTCPReply) async -> L7RTCPReply {
+        inFlight.withLockedValue { $0 += 1 }
+        let reply = await body()
+        inFlight.withLockedValue { $0 -= 1 }
+        metrics.replied(reply.status)
+        return reply
+    }
+
+    private var loadRatios: [Double] {
+        [Double(inFlight.withLockedValue { $0 }) / Double(max(1, configuration.maxInFlight))]
+    }
+
+    // MARK: init
+
+    /// `POST /l7rtcp/init` (§3.3).
+    public func initialize(header: (String) -> String?) async -> L7RTCPReply {
+        let parsed = InitRequest.parse(header)
+        return await tracked {
+            switch parsed {
+            case .failure(let error): return .error(error)
+            case .success(let request): return await initialize(request)
+            }
+        }
+    }
+
+    private func initialize(_ request: InitRequest) async -> L7RTCPReply {
+        let now = clock()
+        if let id = request.transmissionID {
+            if StatelessToken.looksStateless(id) {
+                guard let token = StatelessToken.decode(id, key: key) else { return .error(.transmissionNotFound) }
+                guard token.clientID == request.clientID else { return .error(.clientMismatch) }
+                guard now <= token.expiresAt else { return .error(.transmissionExpired) }
+                return initReply(
+                    id: id, features: token.features, streams: token.streams, ttl: token.ttl,
+                    maxPacketSize: token.maxPacketSize, chunkSize: token.chunkSize, resumed: true, stateless: true)
+            }
+            switch await registry.resume(id: id, clientID: request.clientID, now: now) {
+            case .failure(let error): return .error(error)
+            case .success(let transmission):
+                return initReply(
+                    id: id, features: transmission.features, streams: transmission.streams.map(\.id),
+                    ttl: transmission.ttl, maxPacketSize: transmission.maxPacketSize,
+                    chunkSize: transmission.chunkSize, resumed: true, stateless: false)
+            }
+        }
+        var features = Feature.negotiate(request.requestedFeatures)
+        if request.sessionType == .stateless {
+            features.removeAll { $0 == .pause }
+            if !features.contains(.stateless) { features = (features + [.stateless]).sorted() }
+        } else {
+            features.removeAll { $0 == .stateless }
+        }
+        if !features.contains(.pull) { features = (features + [.pull]).sorted() }
+        guard request.streams.count <= configuration.maxStreams else {
+            return .error(.invalidHeader("X-Streams", reason: "at most \(configuration.maxStreams) streams"))
+        }
+        if request.streams.count > 1, !features.contains(.multistream) { return .error(.multistreamNotEnabled) }
+        var sources: [TrackSource] = []
+        for spec in request.streams {
+            guard let source = TrackSource(spec), let broadcast = origin.consume(source.broadcast),
+                !broadcast.isEnded
+            else { return .error(.unknownStream(spec.id)) }
+            sources.append(source)
+        }
+        let maxPacket = min(request.maxPacketSize ?? configuration.maxChunkSize, configuration.maxChunkSize)
+        let chunkSize = min(request.chunkSize ?? configuration.defaultChunkSize, maxPacket)
+        let ttl = min(request.ttl ?? configuration.defaultTTL, configuration.maxTTL)
+        let uuid = TransmissionID.make(milliseconds: UInt64(now * 1000))
+        let streamIDs = request.streams.map(\.id)
+        let stateless = request.sessionType == .stateless
+        let streamFeeds = sources.map { feeds.feed(.init(source: $0, chunkSize: chunkSize), hold: !stateless) }
+        let id: String
+        if stateless {
+            let token = StatelessToken(
+                uuid: uuid, clientID: request.clientID, streams: streamIDs, features: features, chunkSize: chunkSize,
+                maxPacketSize: maxPacket, ttl: ttl, createdAt: now,
+                anchors: streamFeeds.map { .init(feed: $0.instance, base: $0.next) })
+            id = token.encode(key: key)
+        } else {
+            id = uuid
+            let transmission = Transmission(
+                id: id, clientID: request.clientID, features: features, streams: streamIDs, chunkSize: chunkSize,
+                maxPacketSize: maxPacket, ttl: ttl, now: now)
+            do {
+                try await registry.create(transmission, feeds: streamFeeds)
+            } catch {
+                for feed in streamFeeds { feeds.release(feed) }
+                logger.error("l7rtcp: cannot persist a new transmission: \(error)")
+                return .error(.overloaded(retryAfter: configuration.stopRetryAfter))
+            }
+        }
+        metrics.created()
+        return initReply(
+            id: id, features: features, streams: streamIDs, ttl: ttl, maxPacketSize: maxPacket, chunkSize: chunkSize,
+            resumed: false, stateless: stateless)
+    }
+
+    private func initReply(
+        id: String, features: [Feature], streams: [String], ttl: Int, maxPacketSize: Int?, chunkSize: Int,
+        resumed: Bool, stateless: Bool
+    ) -> L7RTCPReply {
+        var headers: [(name: String, value: String)] = [
+            ("X-Transmission-ID", id), ("X-Features-Enabled", Feature.headerValue(features)),
+        ]
+        if !streams.isEmpty { headers.append(("X-Accepted-Streams", streams.joined(separator: ","))) }
+        headers.append(("X-TTL", String(ttl)))
+        if let maxPacketSize { headers.append(("X-Max-Packet-Size", String(maxPacketSize))) }
+        headers.append(("X-Chunk-Size", String(chunkSize)))
+        headers.append(("X-Session-Type", stateless ? "stateless" : "stateful"))
+        headers.append(("X-Resumed", resumed ? "true" : "false"))
+        return L7RTCPReply(status: 200, headers: headers)
+    }
+
+    // MARK: transmit
+
+    /// `POST /l7rtcp/transmit` (§3.4, §3.5).
+    public func transmit(header: (String) -> String?) async -> L7RTCPReply {
+        let parsed = TransmitRequest.parse(header, maxWaitMs: configuration.maxWaitMs)
+        return await tracked {
+            switch parsed {
+            case .failure(let error): return .error(error)
+            case .success(.control(let id, let control)):
+                return await self.control(id: id, control)
+            case .success(.pull(let id, let stream, let packet, let waitMs)):
+                if StatelessToken.looksStateless(id) {
+                    return await statelessPull(id: id, stream: stream, packet: packet, waitMs: waitMs)
+                }
+                return await pull(id: id, stream: stream, packet: packet, waitMs: waitMs)
+            }
+        }
+    }
+
+    private func control(id: String, _ control: StreamControl) async -> L7RTCPReply {
+        let now = clock()
+        let applied: [(stream: String, command: StreamControl.Command, status: Transmission.StreamStatus)]
+        if StatelessToken.looksStateless(id) {
+            guard let token = StatelessToken.decode(id, key: key) else { return .error(.transmissionNotFound) }
+            guard now <= token.expiresAt else { return .error(.transmissionExpired) }
+            for item in control.items {
+                guard token.streams.contains(item.stream) else { return .error(.badStreamControl(item: item.stream)) }
+                if item.command != .cancel { return .error(.featureNotEnabled(.pause)) }
+            }
+            applied = control.items.map { ($0.stream, $0.command, .cancelled) }
+        } else {
+            switch await registry.control(id: id, control, now: now) {
+            case .failure(let error): return .error(error)
+            case .success(let result): applied = result
+            }
+        }
+        let items = applied.map {
+            JSONText.object([
+                ("stream", JSONText.string($0.stream)), ("command", JSONText.string($0.command.rawValue)),
+                ("state", JSONText.string($0.status.rawValue)),
+            ])
+        }
+        return .json(
+            200, JSONText.object([("applied", JSONText.array(items))]),
+            headers: [("X-Backpressure-Advice", BackpressureAdvice.low.rawValue)])
+    }
+
+    private func pull(id: String, stream: String, packet: UInt64, waitMs: Int) async -> L7RTCPReply {
+        var outcome = await registry.pull(
+            id: id, stream: stream, packet: packet, now: clock(), waiting: waitMs > 0, globalRatios: loadRatios)
+        if case .wait(let feed, let feedID) = outcome {
+            await registry.adjustWaiting(id: id, by: 1)
+            await feed.wait(for: feedID, until: .now + .milliseconds(waitMs))
+            await registry.adjustWaiting(id: id, by: -1)
+            outcome = await registry.pull(
+                id: id, stream: stream, packet: packet, now: clock(), waiting: false, globalRatios: loadRatios)
+        }
+        guard case .reply(let reply, let advice, _) = outcome else {
+            return .error(.overloaded(retryAfter: configuration.stopRetryAfter))
+        }
+        return pullReply(reply, packet: packet, advice: advice)
+    }
+
+    private func statelessPull(id: String, stream: String, packet: UInt64, waitMs: Int) async -> L7RTCPReply {
+        guard let token = StatelessToken.decode(id, key: key) else { return .error(.transmissionNotFound) }
+        guard let index = token.streams.firstIndex(of: stream) else { return .error(.unknownStream(stream)) }
+        guard clock() <= token.expiresAt else { return .error(.transmissionExpired) }
+        let anchor = token.anchors[index]
+        guard let feed = feeds.feed(instance: anchor.feed) else {
+            return .error(.chunkEvicted(oldestAvailable: packet + 1))
+        }
+        let feedID = anchor.base + packet
+        var lookup = feed.lookup(feedID)
+        if lookup == .notYet, waitMs > 0 {
+            await feed.wait(for: feedID, until: .now + .milliseconds(waitMs))
+            lookup = feed.lookup(feedID)
+        }
+        let reply: Transmission.PullReply
+        switch lookup {
+        case .chunk(let chunk, let isLast):
+            reply = .chunk(
+                chunk, isLast: isLast, next: packet + 1, total: isLast ? packet + 1 : nil)
+        case .notYet: reply = .notYet(next: packet)
+        case .evicted(let oldest):
+            reply = .refused(.chunkEvicted(oldestAvailable: oldest >= anchor.base ? oldest - anchor.base : 0))
+        case .pastEnd(let total):
+            reply = .refused(.streamComplete(total: total >= anchor.base ? total - anchor.base : 0))
+        }
+        let advice: BackpressureAdvice =
+            token.features.contains(.backpressure) ? .compute(ratios: loadRatios) : .low
+        return pullReply(reply, packet: packet, advice: advice)
+    }
+
+    private func pullReply(_ reply: Transmission.PullReply, packet: UInt64, advice: BackpressureAdvice) -> L7RTCPReply {
+        let adviceHeader = ("X-Backpressure-Advice", advice.rawValue)
+        switch reply {
+        case .chunk(let chunk, let isLast, let next, let total):
+            metrics.served(bytes: chunk.readableBytes)
+            var headers: [(name: String, value: String)] = [
+                ("Content-Type", "application/octet-stream"), ("X-Packet-ID", String(packet)),
+                ("X-Next-Packet-ID", String(next)), adviceHeader, ("X-Chunk-CRC32C", CRC32C.hex(chunk)),
+            ]
+            if let total { headers.append(("X-Total-Chunks", String(total))) }
+            if advice >= .high { headers.append(("Retry-After", String(configuration.stopRetryAfter))) }
+            return L7RTCPReply(status: isLast ? 200 : 209, headers: headers, body: chunk)
+        case .notYet(let next):
+            return L7RTCPReply(
+                status: 204, headers: [("X-Next-Packet-ID", String(next)), ("Retry-After", "1"), adviceHeader])
+        case .refused(let error):
+            return .error(error, headers: [adviceHeader])
+        }
+    }
+
+    // MARK: status
+
+    /// `GET /l7rtcp/status/{id}` (§3.6); `compact` lists `received`/`missing` as ranges.
+    public func status(id: String, clientID: String?, compact: Bool) async -> L7RTCPReply {
+        await tracked {
+            let now = clock()
+            if StatelessToken.looksStateless(id) {
+                guard let token = StatelessToken.decode(id, key: key) else { return .error(.transmissionNotFound) }
+                if let clientID, clientID != token.clientID { return .error(.clientMismatch) }
+                let streams = token.streams.map { stream in
+                    (
+                        stream,
+                        JSONText.object([
+                            ("state", "\"active\""), ("received", "[]"), ("missing", "[]"), ("total", "null"),
+                        ])
+                    )
+                }
+                return .json(
+                    200,
+                    statusDocument(
+                        id: id, clientID: token.clientID, sessionType: "stateless", features: token.features,
+                        createdAt: token.createdAt, ttl: token.ttl, alive: now <= token.expiresAt,
+                        lastReceived: token.createdAt, streams: streams))
+            }
+            guard let (transmission, oldest) = await registry.status(id: id) else {
+                return .error(.transmissionNotFound)
+            }
+            if let clientID, clientID != transmission.clientID { return .error(.clientMismatch) }
+            let streams = transmission.streams.enumerated().map { index, stream in
+                let received =
+                    compact
+                    ? JSONText.array(stream.served.ranges.map { "[\($0.lowerBound),\($0.upperBound)]" })
+                    : JSONText.array(stream.served.ids().map { String($0) })
+                let missingRanges = stream.served.missingRanges
+                let missing =
+                    compact
+                    ? JSONText.array(missingRanges.map { "[\($0.lowerBound),\($0.upperBound)]" })
+                    : JSONText.array(
+                        missingRanges.lazy.flatMap { $0 }.prefix(100_000).map { String($0) })
+                let next = stream.served.max.map { $0 + 1 } ?? stream.epochStart
+                return (
+                    stream.id,
+                    JSONText.object([
+                        ("state", JSONText.string(stream.status.rawValue)), ("received", received),
+                        ("missing", missing), ("total", stream.total.map { String($0) } ?? "null"),
+                        ("next_packet_id", String(max(next, stream.epochStart))),
+                        ("oldest_available", oldest[index].map { String($0) } ?? "null"),
+                    ])
+                )
+            }
+            return .json(
+                200,
+                statusDocument(
+                    id: id, clientID: transmission.clientID, sessionType: "stateful", features: transmission.features,
+                    createdAt: transmission.createdAt, ttl: transmission.ttl, alive: transmission.isAlive(now: now),
+                    lastReceived: transmission.lastReceived, streams: streams))
+        }
+    }
+
+    private func statusDocument(
+        id: String, clientID: String, sessionType: String, features: [Feature], createdAt: Double, ttl: Int,
+        alive: Bool, lastReceived: Double, streams: [(String, String)]
+    ) -> String {
+        JSONText.object([
+            ("transmission_id", JSONText.string(id)), ("client_id", JSONText.string(clientID)),
+            ("session_type", JSONText.string(sessionType)),
+            ("features_enabled", JSONText.array(features.map { JSONText.string($0.rawValue) })),
+            ("created_at", String(createdAt)), ("expires_at", String(createdAt + Double(ttl))),
+            ("ttl", String(ttl)), ("alive", alive ? "true" : "false"), ("last_received_time", String(lastReceived)),
+            ("streams", JSONText.object(streams)),
+        ])
+    }
+
+    // MARK: resend
+
+    /// `POST /l7rtcp/resend/{id}` with `{"stream": "...", "chunks": [int, ...]}` (§3.7).
+    public func resend(id: String, body: ByteBuffer) async -> L7RTCPReply {
+        await tracked {
+            let request: ResendBody
+            do {
+                request = try JSONDecoder().decode(ResendBody.self, from: Data(body.readableBytesView))
+            } catch {
+                return .error(.invalidBody("expected {\"stream\": string, \"chunks\": [non-negative int]}"))
+            }
+            guard request.chunks.count <= configuration.maxResendChunks else {
+                return .error(.tooManyChunks(limit: configuration.maxResendChunks))
+            }
+            let now = clock()
+            let result: Result<(queued: [UInt64], unavailable: [UInt64]), L7RTCPError>
+            if StatelessToken.looksStateless(id) {
+                guard let token = StatelessToken.decode(id, key: key) else { return .error(.transmissionNotFound) }
+                guard token.features.contains(.resend) else { return .error(.featureNotEnabled(.resend)) }
+                guard let index = token.streams.firstIndex(of: request.stream) else {
+                    return .error(.unknownStream(request.stream))
+                }
+                guard now <= token.expiresAt else { return .error(.transmissionExpired) }
+                let anchor = token.anchors[index]
+                let feed = feeds.feed(instance: anchor.feed)
+                var queued: [UInt64] = []
+                var unavailable: [UInt64] = []
+                for packet in request.chunks {
+                    if case .chunk = feed?.lookup(anchor.base + packet) {
+                        queued.append(packet)
+                    } else {
+                        unavailable.append(packet)
+                    }
+                }
+                result = .success((queued, unavailable))
+            } else {
+                result = await registry.resend(id: id, stream: request.stream, chunks: request.chunks, now: now)
+            }
+            switch result {
+            case .failure(let error): return .error(error)
+            case .success(let split):
+                metrics.resend(chunks: request.chunks.count)
+                return .json(
+                    200,
+                    JSONText.object([
+                        ("message", "\"Resend request accepted\""),
+                        ("chunks_queued", JSONText.array(split.queued.map { String($0) })),
+                        ("unavailable", JSONText.array(split.unavailable.map { String($0) })),
+                    ]))
+            }
+        }
+    }
+
+    struct ResendBody: Decodable {
+        var stream: String
+        var chunks: [UInt64]
+    }
+
+    // MARK: metrics
+
+    /// `GET /l7rtcp/metrics`: Prometheus text.
+    public func metricsText() async -> String {
+        metrics.render(
+            active: await registry.count, waiting: await registry.waiting, inFlight: inFlight.withLockedValue { $0 },
+            feeds: feeds.count, retainedBytes: feeds.retainedBytes)
+    }
+}
