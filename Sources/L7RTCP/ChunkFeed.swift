@@ -71,12 +71,19 @@ public final class ChunkFeed: Sendable {
 
     /// Waits until chunk `id` exists, the feed ends, or `deadline` passes (or the task is cancelled).
     public func wait(for id: UInt64, until deadline: ContinuousClock.Instant) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.waitForChange(beyond: id) }
-            group.addTask { try? await Task.sleep(until: deadline) }
-            await group.next()
-            group.cancelAll()
+        while !Task.isCancelled, ContinuousClock.now < deadline, !isSettled(id) {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.waitForChange(beyond: id) }
+                group.addTask { try? await Task.sleep(until: deadline) }
+                await group.next()
+                group.cancelAll()
+            }
         }
+    }
+
+    /// Chunk `id` exists, or it never will (the feed ended or stopped).
+    private func isSettled(_ id: UInt64) -> Bool {
+        state.withLockedValue { $0.ring.next > id || $0.ring.total != nil || $0.stopped }
     }
 
     private func waitForChange(beyond id: UInt64) async {

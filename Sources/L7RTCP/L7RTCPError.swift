@@ -9,6 +9,8 @@ public enum L7RTCPError: Error, Sendable, Equatable {
     case transmissionExpired
     case clientMismatch
     case unknownStream(String)
+    /// init named a stream the server does not offer (404, where a pull's unknown stream is the PoC's 400).
+    case streamNotOffered(String)
     case streamPaused(String)
     case streamCancelled(String)
     case chunkEvicted(oldestAvailable: UInt64)
@@ -29,7 +31,7 @@ public enum L7RTCPError: Error, Sendable, Equatable {
             .missingPullHeaders, .tooManyChunks:
             400
         case .unknownStream: 400
-        case .transmissionNotFound: 404
+        case .transmissionNotFound, .streamNotOffered: 404
         case .clientMismatch: 403
         case .streamPaused, .featureNotEnabled, .pushNotAvailable: 409
         case .transmissionExpired, .streamCancelled, .chunkEvicted, .streamComplete: 410
@@ -47,7 +49,7 @@ public enum L7RTCPError: Error, Sendable, Equatable {
         case .transmissionNotFound: "transmission_not_found"
         case .transmissionExpired: "transmission_expired"
         case .clientMismatch: "client_mismatch"
-        case .unknownStream: "unknown_stream"
+        case .unknownStream, .streamNotOffered: "unknown_stream"
         case .streamPaused: "stream_paused"
         case .streamCancelled: "stream_cancelled"
         case .chunkEvicted: "chunk_evicted"
@@ -73,6 +75,7 @@ public enum L7RTCPError: Error, Sendable, Equatable {
         case .transmissionExpired: "Transmission expired (TTL)"
         case .clientMismatch: "X-Client-ID does not own this transmission"
         case .unknownStream(let stream): "Stream '\(stream)' not found in transmission"
+        case .streamNotOffered(let stream): "Stream '\(stream)' is not offered by this server"
         case .streamPaused(let stream): "Stream '\(stream)' is paused"
         case .streamCancelled(let stream): "Stream '\(stream)' was cancelled"
         case .chunkEvicted(let oldest): "Chunk no longer retained; oldest available is \(oldest)"
@@ -93,7 +96,8 @@ public enum L7RTCPError: Error, Sendable, Equatable {
     /// Extra JSON keys (integers or strings).
     public var extra: [(String, ExtraValue)] {
         switch self {
-        case .unknownStream(let stream), .streamPaused(let stream), .streamCancelled(let stream):
+        case .unknownStream(let stream), .streamNotOffered(let stream), .streamPaused(let stream),
+            .streamCancelled(let stream):
             [("stream", .string(stream))]
         case .chunkEvicted(let oldest): [("oldest_available", .integer(oldest))]
         case .streamComplete(let total): [("total", .integer(total))]

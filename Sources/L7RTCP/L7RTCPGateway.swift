@@ -118,7 +118,7 @@ public final class L7RTCPGateway: Service, Sendable {
         for spec in request.streams {
             guard let source = TrackSource(spec), let broadcast = origin.consume(source.broadcast),
                 !broadcast.isEnded
-            else { return .error(.unknownStream(spec.id)) }
+            else { return .error(.streamNotOffered(spec.id)) }
             sources.append(source)
         }
         let maxPacket = min(request.maxPacketSize ?? configuration.maxChunkSize, configuration.maxChunkSize)
