@@ -109,7 +109,6 @@ public final class L7RTCPGateway: Service, Sendable {
         } else {
             features.removeAll { $0 == .stateless }
         }
-        if !features.contains(.pull) { features = (features + [.pull]).sorted() }
         guard request.streams.count <= configuration.maxStreams else {
             return .error(.invalidHeader("X-Streams", reason: "at most \(configuration.maxStreams) streams"))
         }

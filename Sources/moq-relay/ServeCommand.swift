@@ -145,10 +145,12 @@ struct ServeCommand: AsyncParsableCommand {
         let l7rtcp = L7RTCPGateway(
             origin: relay.origin, secret: try store.l7rtcpSecret(), journal: L7RTCPJournal(store: store),
             configuration: try l7rtcpConfiguration(settings), logger: logger)
-        let http = RelayHTTPServer.application(relay: relay, host: httpHost, port: httpPort) {
-            ManagementAPI.register(on: $0, store: store, caster: ntrip.caster, adminToken: adminToken)
-            L7RTCPRoutes.register(on: $0, gateway: l7rtcp)
-        }
+        let http = RelayHTTPServer.application(
+            relay: relay, host: httpHost, port: httpPort,
+            routes: {
+                ManagementAPI.register(on: $0, store: store, caster: ntrip.caster, adminToken: adminToken)
+                L7RTCPRoutes.register(on: $0, gateway: l7rtcp)
+            }, server: .l7rtcp(gateway: l7rtcp))
         relay.serveHTTP3(
             RelayHTTPServer.http3Responder(relay: relay) { L7RTCPRoutes.register(on: $0, gateway: l7rtcp) })
         // The first lines name every listener and the certificate (scripts wait for them).

@@ -59,4 +59,41 @@ import Testing
             ])
         #expect(done["ok"] as? Bool == true, "\(done)")
     }
+
+    @Test func webSocketPushIsByteExactWithResend() async throws {
+        let relay = try await TestRelay.start()
+        let publisher = try await relay.publish("room/cam", tracks: ["video"], frameSize: 1000)
+        defer { publisher.closeInput() }
+        // 1000-byte frames in 300-byte chunks: 300, 300, 300, 100 per frame; 40 chunks = 10 frames.
+        let client = try PeerProcess(
+            Repository.python,
+            [
+                Repository.peer("l7rtcp_ws_client.py"), "--base", relay.http, "--stream", "video;broadcast=room/cam",
+                "--chunk-size", "300", "--count", "40", "--resend", "0,1,2,39", "--frame-size", "1000",
+                "--timeout", "60",
+            ],
+            name: "l7rtcp_ws_client")
+        let code = try await client.waitForExit(timeout: .seconds(90))
+        let done = client.events.last { $0["event"] as? String == "done" } ?? [:]
+        #expect(code == 0, "\(client.lines.suffix(5)) \(client.stderr.suffix(1500))")
+        #expect(done["ok"] as? Bool == true && done["frames"] as? Int == 10, "\(done)")
+    }
+
+    @Test func webSocketPushRefusesPullTransmissions() async throws {
+        let relay = try await TestRelay.start()
+        let publisher = try await relay.publish("l7rtcp", tracks: ["video", "audio"], frameSize: 300)
+        defer { publisher.closeInput() }
+        let id = try #require(
+            try await relay.exchange("POST", "/l7rtcp/init", readmeInit).headers["x-transmission-id"])
+        // A pull transmission: the upgrade succeeds, then the server closes with 4409.
+        let reply = try await relay.exchange(
+            "GET", "/l7rtcp/ws/\(id)",
+            [
+                "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+            ])
+        #expect(reply.status == 101)
+        #expect(reply.headers["sec-websocket-accept"] == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+        #expect(reply.body.count >= 4 && reply.body.prefix(4) == Data([0x88, UInt8(reply.body.count - 2), 0x11, 0x39]))  // close 4409
+    }
 }
