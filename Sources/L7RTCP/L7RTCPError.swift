@@ -23,6 +23,8 @@ public enum L7RTCPError: Error, Sendable, Equatable {
     case tooManyChunks(limit: Int)
     case overloaded(retryAfter: Int)
     case pushNotAvailable(String)
+    case staleRequest
+    case replayedRequest
 
     public var status: Int {
         switch self {
@@ -37,6 +39,8 @@ public enum L7RTCPError: Error, Sendable, Equatable {
         case .transmissionExpired, .streamCancelled, .chunkEvicted, .streamComplete: 410
         case .invalidBody: 422
         case .overloaded: 503
+        case .staleRequest: 400
+        case .replayedRequest: 409
         }
     }
 
@@ -62,6 +66,8 @@ public enum L7RTCPError: Error, Sendable, Equatable {
         case .tooManyChunks: "too_many_chunks"
         case .overloaded: "overloaded"
         case .pushNotAvailable: "push_not_available"
+        case .staleRequest: "stale_request"
+        case .replayedRequest: "replayed_request"
         }
     }
 
@@ -90,6 +96,8 @@ public enum L7RTCPError: Error, Sendable, Equatable {
         case .tooManyChunks(let limit): "At most \(limit) chunk ids per resend request"
         case .overloaded(let seconds): "Over the limit: stop pulling for \(seconds) s"
         case .pushNotAvailable(let reason): "Push is not available: \(reason)"
+        case .staleRequest: "X-Request-Timestamp is more than 300 s away from the server's clock"
+        case .replayedRequest: "X-Request-Nonce was already used"
         }
     }
 

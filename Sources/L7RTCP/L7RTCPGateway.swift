@@ -17,6 +17,7 @@ public final class L7RTCPGateway: Service, Sendable {
     let origin: Origin
     let metrics = L7RTCPMetrics()
     private let inFlight = NIOLockedValueBox(0)
+    private let replay = NIOLockedValueBox(ReplayGuard())
     private let logger: Logger
     private let clock: @Sendable () -> Double
 
@@ -65,6 +66,15 @@ public final class L7RTCPGateway: Service, Sendable {
         return reply
     }
 
+    /// Replay protection of a mutating request (init, control, resend); nil when admitted.
+    private func replayCheck(_ header: (String) -> String?) -> L7RTCPError? {
+        let timestamp = header("X-Request-Timestamp")
+        let nonce = header("X-Request-Nonce")
+        guard timestamp != nil || nonce != nil else { return nil }
+        let now = clock()
+        return replay.withLockedValue { $0.admit(timestamp: timestamp, nonce: nonce, now: now) }
+    }
+
     private var loadRatios: [Double] {
         [Double(inFlight.withLockedValue { $0 }) / Double(max(1, configuration.maxInFlight))]
     }
@@ -74,7 +84,9 @@ public final class L7RTCPGateway: Service, Sendable {
     /// `POST /l7rtcp/init` (§3.3).
     public func initialize(header: (String) -> String?) async -> L7RTCPReply {
         let parsed = InitRequest.parse(header)
+        let replayed = replayCheck(header)
         return await tracked {
+            if let replayed { return .error(replayed) }
             switch parsed {
             case .failure(let error): return .error(error)
             case .success(let request): return await initialize(request)
@@ -174,7 +186,10 @@ public final class L7RTCPGateway: Service, Sendable {
     /// `POST /l7rtcp/transmit` (§3.4, §3.5).
     public func transmit(header: (String) -> String?) async -> L7RTCPReply {
         let parsed = TransmitRequest.parse(header, maxWaitMs: configuration.maxWaitMs)
+        // Pulls are idempotent reads; only stream control is checked for replays.
+        let replayed: L7RTCPError? = if case .success(.control) = parsed { replayCheck(header) } else { nil }
         return await tracked {
+            if let replayed { return .error(replayed) }
             switch parsed {
             case .failure(let error): return .error(error)
             case .success(.control(let id, let control)):
@@ -358,8 +373,12 @@ public final class L7RTCPGateway: Service, Sendable {
     // MARK: resend
 
     /// `POST /l7rtcp/resend/{id}` with `{"stream": "...", "chunks": [int, ...]}` (§3.7).
-    public func resend(id: String, body: ByteBuffer) async -> L7RTCPReply {
-        await tracked {
+    public func resend(id: String, body: ByteBuffer, header: (String) -> String? = { _ in nil }) async
+        -> L7RTCPReply
+    {
+        let replayed = replayCheck(header)
+        return await tracked {
+            if let replayed { return .error(replayed) }
             let request: ResendBody
             do {
                 request = try JSONDecoder().decode(ResendBody.self, from: Data(body.readableBytesView))

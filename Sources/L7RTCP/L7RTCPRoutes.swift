@@ -20,7 +20,7 @@ public enum L7RTCPRoutes {
         group.post("resend/:id") { request, context in
             let id = try context.parameters.require("id")
             let body = try await request.body.collect(upTo: 1 << 20)
-            return response(await gateway.resend(id: id, body: body))
+            return response(await gateway.resend(id: id, body: body, header: lookup(request)))
         }
         group.get("metrics") { _, _ in
             Response(

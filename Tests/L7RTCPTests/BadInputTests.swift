@@ -106,6 +106,23 @@ import Testing
             "POST", "/l7rtcp/resend/\(id)", [:], body: #"{"stream":"video;res=480","chunks":\#(many)}"#, status: 400,
             error: "too_many_chunks")
 
+        // Replayed and stale mutating requests (§3.10).
+        let nonce = ["X-Request-Nonce": "bm9uY2Utb2YtdGhlLXRlc3Q"]
+        let control = ["X-Transmission-ID": id, "X-Stream-Control": "audio;lang=en=pause"]
+        #expect(try await relay.exchange("POST", "/l7rtcp/transmit", control.merging(nonce) { $1 }).status == 200)
+        try await expectError(
+            "POST", "/l7rtcp/transmit", control.merging(nonce) { $1 }, status: 409, error: "replayed_request")
+        try await expectError(
+            "POST", "/l7rtcp/init", readmeInit.merging(nonce) { $1 }, status: 409, error: "replayed_request")
+        try await expectError(
+            "POST", "/l7rtcp/resend/\(id)", nonce, body: #"{"stream":"video;res=480","chunks":[0]}"#, status: 409,
+            error: "replayed_request")
+        try await expectError(
+            "POST", "/l7rtcp/init", readmeInit.merging(["X-Request-Timestamp": "1000"]) { $1 }, status: 400,
+            error: "stale_request")
+        _ = try await relay.exchange(
+            "POST", "/l7rtcp/transmit", ["X-Transmission-ID": id, "X-Stream-Control": "audio;lang=en=resume"])
+
         // Nothing changed: the same status document (compact ranges), the stream still active.
         let after = try await relay.exchange("GET", "/l7rtcp/status/\(id)?compact=1")
         let streams = { (reply: HTTPExchange) in reply.json["streams"] as? [String: [String: Any]] ?? [:] }

@@ -139,3 +139,21 @@ import Testing
         #expect(StreamSpec("bad name") == nil && StreamSpec("a;=b") == nil)
     }
 }
+
+/// Replay protection (§3.10) as a value type.
+@Suite struct ReplayGuardTests {
+    @Test func staleTimestampsAndReusedNoncesAreRefused() {
+        var guardian = ReplayGuard(capacity: 3)
+        #expect(guardian.admit(timestamp: "1000", nonce: nil, now: 1200) == nil)
+        #expect(guardian.admit(timestamp: "1000", nonce: nil, now: 1301) == .staleRequest)
+        #expect(guardian.admit(timestamp: "x", nonce: nil, now: 1000)?.status == 422)
+        let nonce = "AAAAAAAAAAAAAAAAAAAAAA"
+        #expect(guardian.admit(timestamp: nil, nonce: nonce, now: 1000) == nil)
+        #expect(guardian.admit(timestamp: nil, nonce: nonce, now: 1500) == .replayedRequest)
+        #expect(guardian.admit(timestamp: nil, nonce: nonce, now: 1601) == nil)  // forgotten after 600 s
+        #expect(guardian.admit(timestamp: nil, nonce: "short", now: 1601)?.status == 422)
+        // Past the capacity the oldest nonces are forgotten first.
+        for index in 0..<4 { #expect(guardian.admit(timestamp: nil, nonce: "nonce-\(index)-aaaaaaaaaaaa", now: 1602) == nil) }
+        #expect(guardian.admit(timestamp: nil, nonce: "nonce-3-aaaaaaaaaaaa", now: 1603) == .replayedRequest)
+    }
+}

@@ -54,6 +54,27 @@ import Testing
         #expect(try await control(relay, other, "video;res=480=cancel").status == 200)
     }
 
+    @Test func ntripMountIsAStream() async throws {
+        let relay = try await TestRelay.start()
+        // Any moq-lite peer may publish a mount: broadcast ntrip/M, track rtcm.
+        let publisher = try await relay.publish("ntrip/GMSD7", tracks: ["rtcm"], frameSize: 200)
+        defer { publisher.closeInput() }
+        let created = try await relay.exchange(
+            "POST", "/l7rtcp/init",
+            [
+                "X-Client-ID": "rover", "X-Features-Supported": "core,pull", "X-Session-Type": "stateful",
+                "X-Streams": "ntrip;mount=GMSD7", "X-Chunk-Size": "512",
+            ])
+        let id = try #require(created.headers["x-transmission-id"])
+        let chunk = try await pull(relay, id, "ntrip;mount=GMSD7", 0)
+        // Whole frames only: two 200-byte frames fit in 512, a third would not.
+        #expect(chunk.status == 209 && chunk.body.count == 400)
+        #expect(
+            Array(chunk.body.prefix(200))
+                == ReferencePayload.make(
+                    group: UInt64(String(decoding: chunk.body[1..<9], as: UTF8.self)) ?? 0, frame: 0, size: 200))
+    }
+
     @Test func ttlExpiresTheTransmission() async throws {
         let relay = try await TestRelay.start()
         let publisher = try await relay.publish("l7rtcp", tracks: ["video", "audio"], frameSize: 300)
