@@ -26,6 +26,7 @@ command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "run scripts/
 [ -x .venv/bin/python ] || { echo "run scripts/setup first (.venv)" >&2; exit 1; }
 if [ $build = 1 ]; then swift build -c release --product moq-relay >&2; fi
 work=$(mktemp -d)
+chmod 755 "$work"  # nginx's workers run as an unprivileged user
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; sleep 0.5; rm -rf "$work"; }
 trap cleanup EXIT
@@ -33,7 +34,7 @@ trap cleanup EXIT
 ticks=$(getconf CLK_TCK)
 cpu_seconds() { awk -v t="$ticks" '{s += ($14 + $15) / t} END {printf "%.2f", s}' "$@"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-chunks=2048
+chunks=1024
 chunk_size=4096
 threads=$(nproc)
 
@@ -78,10 +79,11 @@ CONF
 nginx -c "$work/nginx/nginx.conf" -g 'daemon off;' &
 pids+=($!)
 sleep 1
-nginx_stats=$(pgrep -f "nginx.*$work" | sed 's|.*|/proc/&/stat|' | tr '\n' ' ')
+nginx_master=$(cat "$work/nginx/nginx.pid")
+nginx_stats=$( (echo "$nginx_master"; pgrep -P "$nginx_master") | sed 's|.*|/proc/&/stat|' | tr '\n' ' ')
 
-# moq-relay (release) and the reference publisher: 2048 groups of one 4 KiB frame, written once the
-# relay subscribes (the transmission's init subscribes), then held.
+# moq-relay (release) and the reference publisher: 1024 groups of one 4 KiB frame, written once the
+# relay subscribes (the transmission's init subscribes), one every 2 ms, then held.
 http_port=$(free_port)
 .build/release/moq-relay --listen 127.0.0.1:0 --http-listen "127.0.0.1:$http_port" --ntrip-listen 127.0.0.1:0 \
   --data-dir "$work/data" --log-level warning --l7rtcp-retention 4096 > "$work/relay.out" 2>&1 &
@@ -90,25 +92,27 @@ for _ in $(seq 100); do grep -q '^certificate sha256' "$work/relay.out" 2>/dev/n
 url=$(awk '/listening on/{print $4}' "$work/relay.out")
 pin=$(awk '/^certificate sha256/{print $3}' "$work/relay.out")
 .venv/bin/python Tests/Peers/moq_ref.py publish --url "$url" --fingerprint "$pin" --broadcast bench --track data \
-  --groups "$chunks" --frames-per-group 1 --frame-size "$chunk_size" --interval-ms 0 --wait-subscriber \
+  --groups "$chunks" --frames-per-group 1 --frame-size "$chunk_size" --interval-ms 2 --wait-subscriber \
   --hold-seconds 600 --finish never --timeout 900 --ignore-stdin > "$work/publisher.out" 2>&1 &
 pids+=($!)
 base="http://127.0.0.1:$http_port"
 for _ in $(seq 100); do curl -s "$base/announced" | grep -qx bench && break; sleep 0.1; done
 stream="data;broadcast=bench"
-open_transmission() { # session-type -> transmission id, once all chunks exist
-  local tx
-  tx=$(curl -s -D - -o /dev/null -X POST "$base/l7rtcp/init" -H 'X-Client-ID: bench' -H "X-Session-Type: $1" \
+init_transmission() { # session-type -> transmission id
+  curl -s -D - -o /dev/null -X POST "$base/l7rtcp/init" -H 'X-Client-ID: bench' -H "X-Session-Type: $1" \
     -H 'X-Features-Supported: core,resend,pull,stateless' -H "X-Streams: $stream" -H "X-Chunk-Size: $chunk_size" \
-    | awk 'tolower($1)=="x-transmission-id:"{print $2}' | tr -d '\r')
-  local status
+    | awk 'tolower($1)=="x-transmission-id:"{print $2}' | tr -d '\r'
+}
+# Both transmissions start before the publisher writes (it waits for the first subscription); a few of the
+# first groups may pass before the feed's subscription starts reading, so pulls use ids 0..chunks-17.
+stateful=$(init_transmission stateful)
+stateless=$(init_transmission stateless)
+chunks=$((chunks - 16))
+for tx in "$stateful" "$stateless"; do
   status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$base/l7rtcp/transmit" -H "X-Transmission-ID: $tx" \
     -H "X-Stream-ID: $stream" -H "X-Packet-ID: $((chunks - 1))" -H 'X-Wait-Ms: 30000')
-  [ "$status" = 209 ] || { echo "chunk $((chunks - 1)) of $1 transmission: $status" >&2; exit 1; }
-  echo "$tx"
-}
-stateful=$(open_transmission stateful)
-stateless=$(open_transmission stateless)
+  [ "$status" = 209 ] || { echo "chunk $((chunks - 1)) of transmission ${tx:0:39}: $status" >&2; exit 1; }
+done
 size=$(curl -s -X POST "$base/l7rtcp/transmit" -H "X-Transmission-ID: $stateful" -H "X-Stream-ID: $stream" \
   -H 'X-Packet-ID: 7' | wc -c)
 [ "$size" = "$chunk_size" ] || { echo "chunks are $size bytes, not $chunk_size" >&2; exit 1; }

@@ -52,7 +52,7 @@ public final class ChunkFeed: Sendable {
     public func append(_ chunk: ByteBuffer) {
         let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
             guard state.ring.total == nil else { return [] }
-            state.ring.append(chunk)
+            state.ring.append(Chunk(chunk))
             defer { state.waiters = [:] }
             return Array(state.waiters.values)
         }

@@ -4,7 +4,7 @@ public import NIOCore
 /// or byte bound; answers a lookup as available, not yet produced, evicted, or past the end.
 public struct ChunkRing: Sendable {
     public enum Lookup: Sendable, Equatable {
-        case chunk(ByteBuffer, isLast: Bool)
+        case chunk(Chunk, isLast: Bool)
         case notYet
         case evicted(oldest: UInt64)
         case pastEnd(total: UInt64)
@@ -12,7 +12,7 @@ public struct ChunkRing: Sendable {
 
     public let maxChunks: Int
     public let maxBytes: Int
-    private var chunks: [ByteBuffer] = []
+    private var chunks: [Chunk?] = []
     /// Index in `chunks` of the oldest retained chunk (a ring without reallocation).
     private var head = 0
     private var count = 0
@@ -30,21 +30,24 @@ public struct ChunkRing: Sendable {
     public var next: UInt64 { oldest + UInt64(count) }
     public var retained: Int { count }
 
-    public mutating func append(_ chunk: ByteBuffer) {
+    public mutating func append(_ bytes: ByteBuffer) { append(Chunk(bytes)) }
+
+    public mutating func append(_ chunk: Chunk) {
         precondition(total == nil, "append after finish")
-        while count > 0, count >= maxChunks || bytes + chunk.readableBytes > maxBytes { evictOldest() }
+        let size = chunk.bytes.readableBytes
+        while count > 0, count >= maxChunks || self.bytes + size > maxBytes { evictOldest() }
         if chunks.count < maxChunks {
             chunks.append(chunk)
         } else {
             chunks[(head + count) % maxChunks] = chunk
         }
         count += 1
-        bytes += chunk.readableBytes
+        self.bytes += size
     }
 
     private mutating func evictOldest() {
-        bytes -= chunks[head].readableBytes
-        chunks[head] = ByteBuffer()
+        bytes -= chunks[head]?.bytes.readableBytes ?? 0
+        chunks[head] = nil
         head = (head + 1) % maxChunks
         count -= 1
         oldest += 1
@@ -59,7 +62,7 @@ public struct ChunkRing: Sendable {
             if let total { return .pastEnd(total: total) }
             return .notYet
         }
-        let chunk = chunks[(head + Int(id - oldest)) % maxChunks]
+        let chunk = chunks[(head + Int(id - oldest)) % maxChunks]!
         return .chunk(chunk, isLast: total.map { id + 1 == $0 } ?? false)
     }
 }

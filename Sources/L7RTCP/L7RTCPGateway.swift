@@ -18,6 +18,8 @@ public final class L7RTCPGateway: Service, Sendable {
     let metrics = L7RTCPMetrics()
     private let inFlight = NIOLockedValueBox(0)
     private let replay = NIOLockedValueBox(ReplayGuard())
+    /// Stateless ids already verified (a cache only: losing it costs one HMAC and decode per id).
+    private let verified = NIOLockedValueBox<[String: StatelessToken]>([:])
     private let logger: Logger
     private let clock: @Sendable () -> Double
 
@@ -36,6 +38,17 @@ public final class L7RTCPGateway: Service, Sendable {
         self.feeds = FeedTable(origin: origin, configuration: configuration, logger: logger)
         self.registry = TransmissionRegistry(
             feeds: feeds, journal: journal, configuration: configuration, logger: logger)
+    }
+
+    /// The token of stateless id `id`, verified once and then served from a bounded cache.
+    func verifiedToken(_ id: String) -> StatelessToken? {
+        if let token = verified.withLockedValue({ $0[id] }) { return token }
+        guard let token = StatelessToken.decode(id, key: key) else { return nil }
+        verified.withLockedValue { cache in
+            if cache.count >= 4096 { cache.removeAll(keepingCapacity: true) }
+            cache[id] = token
+        }
+        return token
     }
 
     /// Restores persisted transmissions now (`run` does it too; tests call it to control the timing).
@@ -98,7 +111,7 @@ public final class L7RTCPGateway: Service, Sendable {
         let now = clock()
         if let id = request.transmissionID {
             if StatelessToken.looksStateless(id) {
-                guard let token = StatelessToken.decode(id, key: key) else { return .error(.transmissionNotFound) }
+                guard let token = verifiedToken(id) else { return .error(.transmissionNotFound) }
                 guard token.clientID == request.clientID else { return .error(.clientMismatch) }
                 guard now <= token.expiresAt else { return .error(.transmissionExpired) }
                 return initReply(
@@ -207,7 +220,7 @@ public final class L7RTCPGateway: Service, Sendable {
         let now = clock()
         let applied: [(stream: String, command: StreamControl.Command, status: Transmission.StreamStatus)]
         if StatelessToken.looksStateless(id) {
-            guard let token = StatelessToken.decode(id, key: key) else { return .error(.transmissionNotFound) }
+            guard let token = verifiedToken(id) else { return .error(.transmissionNotFound) }
             guard now <= token.expiresAt else { return .error(.transmissionExpired) }
             for item in control.items {
                 guard token.streams.contains(item.stream) else { return .error(.badStreamControl(item: item.stream)) }
@@ -248,7 +261,7 @@ public final class L7RTCPGateway: Service, Sendable {
     }
 
     private func statelessPull(id: String, stream: String, packet: UInt64, waitMs: Int) async -> L7RTCPReply {
-        guard let token = StatelessToken.decode(id, key: key) else { return .error(.transmissionNotFound) }
+        guard let token = verifiedToken(id) else { return .error(.transmissionNotFound) }
         guard let index = token.streams.firstIndex(of: stream) else { return .error(.unknownStream(stream)) }
         guard clock() <= token.expiresAt else { return .error(.transmissionExpired) }
         let anchor = token.anchors[index]
@@ -281,14 +294,14 @@ public final class L7RTCPGateway: Service, Sendable {
         let adviceHeader = ("X-Backpressure-Advice", advice.rawValue)
         switch reply {
         case .chunk(let chunk, let isLast, let next, let total):
-            metrics.served(bytes: chunk.readableBytes)
+            metrics.served(bytes: chunk.bytes.readableBytes)
             var headers: [(name: String, value: String)] = [
                 ("Content-Type", "application/octet-stream"), ("X-Packet-ID", String(packet)),
-                ("X-Next-Packet-ID", String(next)), adviceHeader, ("X-Chunk-CRC32C", CRC32C.hex(chunk)),
+                ("X-Next-Packet-ID", String(next)), adviceHeader, ("X-Chunk-CRC32C", chunk.crcHex),
             ]
             if let total { headers.append(("X-Total-Chunks", String(total))) }
             if advice >= .high { headers.append(("Retry-After", String(configuration.stopRetryAfter))) }
-            return L7RTCPReply(status: isLast ? 200 : 209, headers: headers, body: chunk)
+            return L7RTCPReply(status: isLast ? 200 : 209, headers: headers, body: chunk.bytes)
         case .notYet(let next):
             return L7RTCPReply(
                 status: 204, headers: [("X-Next-Packet-ID", String(next)), ("Retry-After", "1"), adviceHeader])
@@ -304,7 +317,7 @@ public final class L7RTCPGateway: Service, Sendable {
         await tracked {
             let now = clock()
             if StatelessToken.looksStateless(id) {
-                guard let token = StatelessToken.decode(id, key: key) else { return .error(.transmissionNotFound) }
+                guard let token = verifiedToken(id) else { return .error(.transmissionNotFound) }
                 if let clientID, clientID != token.clientID { return .error(.clientMismatch) }
                 let streams = token.streams.map { stream in
                     (
@@ -391,7 +404,7 @@ public final class L7RTCPGateway: Service, Sendable {
             let now = clock()
             let result: Result<(queued: [UInt64], unavailable: [UInt64]), L7RTCPError>
             if StatelessToken.looksStateless(id) {
-                guard let token = StatelessToken.decode(id, key: key) else { return .error(.transmissionNotFound) }
+                guard let token = verifiedToken(id) else { return .error(.transmissionNotFound) }
                 guard token.features.contains(.resend) else { return .error(.featureNotEnabled(.resend)) }
                 guard let index = token.streams.firstIndex(of: request.stream) else {
                     return .error(.unknownStream(request.stream))

@@ -32,13 +32,25 @@ public enum L7RTCPRoutes {
     /// Case-insensitive header lookup (HTTPFields compares names case-insensitively).
     static func lookup(_ request: Request) -> (String) -> String? {
         let headers = request.headers
-        return { name in HTTPField.Name(name).flatMap { headers[$0] } }
+        return { name in fieldName(name).flatMap { headers[$0] } }
     }
+
+    /// The protocol's header names, made once (`HTTPField.Name(_:)` validates and lower-cases each time).
+    private static let names: [String: HTTPField.Name] = Dictionary(
+        uniqueKeysWithValues: [
+            "X-L7RTCP-Version", "X-Client-ID", "X-Features-Supported", "X-Features-Enabled", "X-Session-Type",
+            "X-Transmission-ID", "X-Streams", "X-Accepted-Streams", "X-TTL", "X-Max-Packet-Size", "X-Chunk-Size",
+            "X-Resumed", "X-Stream-ID", "X-Packet-ID", "X-Next-Packet-ID", "X-Total-Chunks", "X-Chunk-CRC32C",
+            "X-Backpressure-Advice", "X-Stream-Control", "X-Wait-Ms", "X-Request-Timestamp", "X-Request-Nonce",
+            "Content-Type", "Retry-After",
+        ].map { ($0, HTTPField.Name($0)!) })
+
+    static func fieldName(_ name: String) -> HTTPField.Name? { names[name] ?? HTTPField.Name(name) }
 
     static func response(_ reply: L7RTCPReply) -> Response {
         var fields = HTTPFields()
         for (name, value) in reply.headers {
-            if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
+            if let name = fieldName(name) { fields.append(HTTPField(name: name, value: value)) }
         }
         return Response(
             status: HTTPResponse.Status(code: reply.status, reasonPhrase: reply.reasonPhrase), headers: fields,

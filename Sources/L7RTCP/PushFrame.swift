@@ -15,12 +15,15 @@ public struct PushFrame: Sendable, Equatable {
     public var streamIndex: UInt16
     public var packet: UInt64
     public var payload: ByteBuffer
+    /// The payload's CRC-32C (computed when not given).
+    public var crc32c: UInt32
 
-    public init(kind: Kind, streamIndex: UInt16, packet: UInt64, payload: ByteBuffer) {
+    public init(kind: Kind, streamIndex: UInt16, packet: UInt64, payload: ByteBuffer, crc32c: UInt32? = nil) {
         self.kind = kind
         self.streamIndex = streamIndex
         self.packet = packet
         self.payload = payload
+        self.crc32c = crc32c ?? CRC32C.checksum(payload)
     }
 
     public func encode(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
@@ -29,7 +32,7 @@ public struct PushFrame: Sendable, Equatable {
         buffer.writeInteger(kind.rawValue)
         buffer.writeInteger(streamIndex)
         buffer.writeInteger(packet)
-        buffer.writeInteger(CRC32C.checksum(payload))
+        buffer.writeInteger(crc32c)
         buffer.writeImmutableBuffer(payload)
         return buffer
     }
@@ -42,6 +45,6 @@ public struct PushFrame: Sendable, Equatable {
             let index = buffer.readInteger(as: UInt16.self), let packet = buffer.readInteger(as: UInt64.self),
             let crc = buffer.readInteger(as: UInt32.self), CRC32C.checksum(buffer) == crc
         else { return nil }
-        return PushFrame(kind: kind, streamIndex: index, packet: packet, payload: buffer)
+        return PushFrame(kind: kind, streamIndex: index, packet: packet, payload: buffer, crc32c: crc)
     }
 }

@@ -63,7 +63,7 @@ public struct StatelessToken: Sendable, Equatable, Codable {
     }
 
     /// True when `text` has the shape of a stateless id (a MAC part), so lookups skip the registry.
-    public static func looksStateless(_ text: String) -> Bool { text.contains(".") }
+    public static func looksStateless(_ text: String) -> Bool { text.utf8.contains(UInt8(ascii: ".")) }
 
     static func base64url(_ data: Data) -> String {
         data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")

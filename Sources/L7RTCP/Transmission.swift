@@ -1,4 +1,3 @@
-public import NIOCore
 
 /// One stateful transmission's protocol state (§3.3-§3.8) as a value type: every request is a method that
 /// checks it in the specified order and returns what to do; it never does I/O, so it is tested without
@@ -14,7 +13,7 @@ public struct Transmission: Sendable {
         public var status: StreamStatus = .active
         public var served = ServedSet()
         /// Chunks pinned by `resend` until TTL (bytes kept, so eviction cannot lose them).
-        public var pinned: [UInt64: ByteBuffer] = [:]
+        public var pinned: [UInt64: Chunk] = [:]
         /// Packet ids below this were produced by an earlier relay run: their bytes are gone.
         public var epochStart: UInt64 = 0
         /// Packet ids at or past this need a persisted reservation first (so a restart never reuses an id).
@@ -88,7 +87,7 @@ public struct Transmission: Sendable {
         /// Look the chunk up in stream `index`'s feed at `feedID`.
         case fetch(index: Int, feedID: UInt64)
         /// A pinned chunk, answered from the pin.
-        case pinned(ByteBuffer, index: Int)
+        case pinned(Chunk, index: Int)
         /// Persist a higher reservation for stream `index`, then ask again.
         case reserve(index: Int, upTo: UInt64)
         case refuse(L7RTCPError)
@@ -154,7 +153,7 @@ public struct Transmission: Sendable {
     }
 
     public enum PullReply: Sendable, Equatable {
-        case chunk(ByteBuffer, isLast: Bool, next: UInt64, total: UInt64?)
+        case chunk(Chunk, isLast: Bool, next: UInt64, total: UInt64?)
         case notYet(next: UInt64)
         case refused(L7RTCPError)
     }

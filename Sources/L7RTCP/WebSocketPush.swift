@@ -73,9 +73,9 @@ extension L7RTCPGateway {
                 await feed.wait(for: feedID, until: .now + .seconds(1))
             case .reply(.chunk(let chunk, let isLast, _, _), _, _):
                 let frame = PushFrame(
-                    kind: isLast ? .last : .data, streamIndex: UInt16(index), packet: packet, payload: chunk)
+                    kind: isLast ? .last : .data, streamIndex: UInt16(index), packet: packet, payload: chunk.bytes, crc32c: chunk.crc32c)
                 do { try await writer.binary(frame) } catch { return }
-                metrics.served(bytes: chunk.readableBytes)
+                metrics.served(bytes: chunk.bytes.readableBytes)
                 if isLast { return }
                 packet += 1
             case .reply(.notYet, _, _):
@@ -164,7 +164,7 @@ extension L7RTCPGateway {
                         try? await writer.binary(
                             PushFrame(
                                 kind: isLast ? .last : .data, streamIndex: UInt16(index), packet: packet,
-                                payload: chunk))
+                                payload: chunk.bytes, crc32c: chunk.crc32c))
                     }
                 }
                 return JSONText.object([

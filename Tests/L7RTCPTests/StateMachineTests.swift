@@ -43,12 +43,12 @@ import Testing
         for index in 0..<5 { ring.append(Self.bytes(10, UInt8(index))) }
         #expect(ring.oldest == 2 && ring.next == 5)
         #expect(ring.lookup(1) == .evicted(oldest: 2))
-        #expect(ring.lookup(4) == .chunk(Self.bytes(10, 4), isLast: false))
+        #expect(ring.lookup(4) == .chunk(Chunk(Self.bytes(10, 4)), isLast: false))
         #expect(ring.lookup(5) == .notYet)
         ring.append(Self.bytes(995))
         #expect(ring.oldest == 5 && ring.retained == 1)
         ring.finish()
-        #expect(ring.lookup(5) == .chunk(Self.bytes(995), isLast: true))
+        #expect(ring.lookup(5) == .chunk(Chunk(Self.bytes(995)), isLast: true))
         #expect(ring.lookup(6) == .pastEnd(total: 6))
     }
 
@@ -79,8 +79,8 @@ import Testing
         var transmission = Self.transmission()
         #expect(transmission.pull(stream: "zzz", packet: 0, now: 1001) == .refuse(.unknownStream("zzz")))
         #expect(transmission.pull(stream: "a", packet: 3, now: 1001) == .fetch(index: 0, feedID: 13))
-        let reply = transmission.complete(index: 0, packet: 3, lookup: .chunk(Self.bytes(5), isLast: false))
-        #expect(reply == .chunk(Self.bytes(5), isLast: false, next: 4, total: nil))
+        let reply = transmission.complete(index: 0, packet: 3, lookup: .chunk(Chunk(Self.bytes(5)), isLast: false))
+        #expect(reply == .chunk(Chunk(Self.bytes(5)), isLast: false, next: 4, total: nil))
         #expect(transmission.streams[0].served.ranges == [3...3])
         #expect(transmission.complete(index: 0, packet: 4, lookup: .notYet) == .notYet(next: 4))
         #expect(
@@ -88,8 +88,8 @@ import Testing
                 == .refused(.chunkEvicted(oldestAvailable: 2)))
         // The last chunk completes the stream; ids past it are refused.
         #expect(
-            transmission.complete(index: 1, packet: 0, lookup: .chunk(Self.bytes(1), isLast: true))
-                == .chunk(Self.bytes(1), isLast: true, next: 1, total: 1))
+            transmission.complete(index: 1, packet: 0, lookup: .chunk(Chunk(Self.bytes(1)), isLast: true))
+                == .chunk(Chunk(Self.bytes(1)), isLast: true, next: 1, total: 1))
         #expect(transmission.pull(stream: "b", packet: 1, now: 1001) == .refuse(.streamComplete(total: 1)))
         #expect(transmission.isAlive(now: 1001))
         // TTL is absolute from creation.
@@ -126,11 +126,11 @@ import Testing
     @Test func resendPinsAvailableChunks() throws {
         var transmission = Self.transmission()
         let split = try transmission.resend(stream: "a", chunks: [0, 1, 2], now: 1001, maxChunks: 1024) { feedID in
-            feedID == 10 ? .evicted(oldest: 11) : .chunk(Self.bytes(Int(feedID)), isLast: false)
+            feedID == 10 ? .evicted(oldest: 11) : .chunk(Chunk(Self.bytes(Int(feedID))), isLast: false)
         }.get()
         #expect(split.queued == [1, 2] && split.unavailable == [0])
         // Pinned chunks are served from the pin even after the feed evicted them.
-        #expect(transmission.pull(stream: "a", packet: 1, now: 1001) == .pinned(Self.bytes(11), index: 0))
+        #expect(transmission.pull(stream: "a", packet: 1, now: 1001) == .pinned(Chunk(Self.bytes(11)), index: 0))
         #expect(throws: L7RTCPError.tooManyChunks(limit: 2)) {
             try transmission.resend(stream: "a", chunks: [0, 1, 2], now: 1001, maxChunks: 2) { _ in .notYet }.get()
         }
