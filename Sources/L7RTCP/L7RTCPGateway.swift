@@ -261,6 +261,16 @@ public final class L7RTCPGateway: Service, Sendable {
     }
 
     private func statelessPull(id: String, stream: String, packet: UInt64, waitMs: Int) async -> L7RTCPReply {
+        if let reply = statelessPullNow(id: id, stream: stream, packet: packet, waitMs: waitMs) { return reply }
+        guard let token = verifiedToken(id), let index = token.streams.firstIndex(of: stream),
+            let feed = feeds.feed(instance: token.anchors[index].feed)
+        else { return .error(.transmissionNotFound) }
+        await feed.wait(for: token.anchors[index].base + packet, until: .now + .milliseconds(waitMs))
+        return statelessPullNow(id: id, stream: stream, packet: packet, waitMs: 0)!
+    }
+
+    /// A stateless pull answered at once; nil when the chunk is not produced yet and the client waits.
+    private func statelessPullNow(id: String, stream: String, packet: UInt64, waitMs: Int) -> L7RTCPReply? {
         guard let token = verifiedToken(id) else { return .error(.transmissionNotFound) }
         guard let index = token.streams.firstIndex(of: stream) else { return .error(.unknownStream(stream)) }
         guard clock() <= token.expiresAt else { return .error(.transmissionExpired) }
@@ -268,18 +278,13 @@ public final class L7RTCPGateway: Service, Sendable {
         guard let feed = feeds.feed(instance: anchor.feed) else {
             return .error(.chunkEvicted(oldestAvailable: packet + 1))
         }
-        let feedID = anchor.base + packet
-        var lookup = feed.lookup(feedID)
-        if lookup == .notYet, waitMs > 0 {
-            await feed.wait(for: feedID, until: .now + .milliseconds(waitMs))
-            lookup = feed.lookup(feedID)
-        }
         let reply: Transmission.PullReply
-        switch lookup {
+        switch feed.lookup(anchor.base + packet) {
         case .chunk(let chunk, let isLast):
-            reply = .chunk(
-                chunk, isLast: isLast, next: packet + 1, total: isLast ? packet + 1 : nil)
-        case .notYet: reply = .notYet(next: packet)
+            reply = .chunk(chunk, isLast: isLast, next: packet + 1, total: isLast ? packet + 1 : nil)
+        case .notYet:
+            if waitMs > 0 { return nil }
+            reply = .notYet(next: packet)
         case .evicted(let oldest):
             reply = .refused(.chunkEvicted(oldestAvailable: oldest >= anchor.base ? oldest - anchor.base : 0))
         case .pastEnd(let total):
@@ -288,6 +293,20 @@ public final class L7RTCPGateway: Service, Sendable {
         let advice: BackpressureAdvice =
             token.features.contains(.backpressure) ? .compute(ratios: loadRatios) : .low
         return pullReply(reply, packet: packet, advice: advice)
+    }
+
+    /// `transmit` answered without suspending (a stateless pull of a chunk that exists, or any refusal of
+    /// it), for callers on an event loop; nil when it needs the registry or a wait (then call `transmit`).
+    func transmitOnLoop(header: (String) -> String?) -> L7RTCPReply? {
+        guard
+            case .success(.pull(let id, let stream, let packet, let waitMs)) = TransmitRequest.parse(
+                header, maxWaitMs: configuration.maxWaitMs), StatelessToken.looksStateless(id)
+        else { return nil }
+        inFlight.withLockedValue { $0 += 1 }
+        defer { inFlight.withLockedValue { $0 -= 1 } }
+        guard let reply = statelessPullNow(id: id, stream: stream, packet: packet, waitMs: waitMs) else { return nil }
+        metrics.replied(reply.status)
+        return reply
     }
 
     private func pullReply(_ reply: Transmission.PullReply, packet: UInt64, advice: BackpressureAdvice) -> L7RTCPReply {

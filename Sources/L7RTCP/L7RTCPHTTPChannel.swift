@@ -58,6 +58,7 @@ public struct L7RTCPHTTPChannel: ServerChildChannel, HTTPChannelHandler {
                     upgraders: [upgrader],
                     notUpgradingCompletionHandler: { channel in
                         channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(TransmitFastPath(gateway: gateway))
                             try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
                             try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(logger: logger))
                             return .http(

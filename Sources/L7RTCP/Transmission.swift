@@ -1,4 +1,3 @@
-
 /// One stateful transmission's protocol state (§3.3-§3.8) as a value type: every request is a method that
 /// checks it in the specified order and returns what to do; it never does I/O, so it is tested without
 /// sockets. Chunk bytes come from feeds the caller looks up (`fetch`), then `record` notes what was served.

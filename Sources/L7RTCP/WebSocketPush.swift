@@ -73,7 +73,8 @@ extension L7RTCPGateway {
                 await feed.wait(for: feedID, until: .now + .seconds(1))
             case .reply(.chunk(let chunk, let isLast, _, _), _, _):
                 let frame = PushFrame(
-                    kind: isLast ? .last : .data, streamIndex: UInt16(index), packet: packet, payload: chunk.bytes, crc32c: chunk.crc32c)
+                    kind: isLast ? .last : .data, streamIndex: UInt16(index), packet: packet, payload: chunk.bytes,
+                    crc32c: chunk.crc32c)
                 do { try await writer.binary(frame) } catch { return }
                 metrics.served(bytes: chunk.bytes.readableBytes)
                 if isLast { return }

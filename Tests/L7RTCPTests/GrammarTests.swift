@@ -153,7 +153,9 @@ import Testing
         #expect(guardian.admit(timestamp: nil, nonce: nonce, now: 1601) == nil)  // forgotten after 600 s
         #expect(guardian.admit(timestamp: nil, nonce: "short", now: 1601)?.status == 422)
         // Past the capacity the oldest nonces are forgotten first.
-        for index in 0..<4 { #expect(guardian.admit(timestamp: nil, nonce: "nonce-\(index)-aaaaaaaaaaaa", now: 1602) == nil) }
+        for index in 0..<4 {
+            #expect(guardian.admit(timestamp: nil, nonce: "nonce-\(index)-aaaaaaaaaaaa", now: 1602) == nil)
+        }
         #expect(guardian.admit(timestamp: nil, nonce: "nonce-3-aaaaaaaaaaaa", now: 1603) == .replayedRequest)
     }
 }
