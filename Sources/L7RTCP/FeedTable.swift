@@ -67,8 +67,14 @@ final class FeedTable: Sendable {
             }
             return stopped
         }
-        guard !stopped.isEmpty else { return }
-        byInstance.withLockedValue { table in for feed in stopped { table[feed.instance] = nil } }
+        let live = Set(entries.withLockedValue { $0.values.map(\.feed.instance) })
+        byInstance.withLockedValue { table in
+            for feed in stopped { table[feed.instance] = nil }
+            // Feeds replaced after they ended: stateless ids stop finding them once nobody pulls.
+            for (instance, feed) in table where !live.contains(instance) && now - feed.lastAccess > idle {
+                table[instance] = nil
+            }
+        }
         for feed in stopped { feed.stop() }
     }
 

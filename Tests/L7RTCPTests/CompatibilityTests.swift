@@ -103,4 +103,26 @@ import Testing
         let own = try await relay.exchange("GET", "/l7rtcp/status/\(id)", ["X-Client-ID": "cli-123"])
         #expect(own.status == 200)
     }
+
+    @Test func routesAnswerOverHTTP3() async throws {
+        let relay = try await TestRelay.start()
+        let publisher = try await relay.publish("l7rtcp", tracks: ["video", "audio"], frameSize: 300)
+        defer { publisher.closeInput() }
+        let id = try #require(
+            try await relay.exchange("POST", "/l7rtcp/init", readmeInit).headers["x-transmission-id"])
+        let port = try #require(relay.url.split(separator: ":").last.flatMap { Int($0.filter(\.isNumber)) })
+        let client = try PeerProcess(
+            Repository.python,
+            [
+                Repository.peer("aioquic_h3_get.py"), "--port", String(port), "--path", "/l7rtcp/status/\(id)",
+                "--path", "/l7rtcp/status/tx-unknown",
+            ],
+            name: "aioquic_h3_get")
+        #expect(try await client.waitForExit(timeout: .seconds(30)) == 0, "\(client.stderr.suffix(800))")
+        let responses = client.events.filter { $0["path"] != nil }
+        #expect(responses.count == 2)
+        #expect(responses.first?["status"] as? Int == 200)
+        #expect((responses.first?["body"] as? String)?.contains("\"transmission_id\":\"\(id)\"") == true)
+        #expect(responses.last?["status"] as? Int == 404)
+    }
 }

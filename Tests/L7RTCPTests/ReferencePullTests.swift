@@ -94,6 +94,7 @@ import Testing
             ])
         #expect(reply.status == 101)
         #expect(reply.headers["sec-websocket-accept"] == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
-        #expect(reply.body.count >= 4 && reply.body.prefix(4) == Data([0x88, UInt8(reply.body.count - 2), 0x11, 0x39]))  // close 4409
+        // A close frame with code 4409.
+        #expect(reply.body.count >= 4 && reply.body.prefix(4) == Data([0x88, UInt8(reply.body.count - 2), 0x11, 0x39]))
     }
 }
