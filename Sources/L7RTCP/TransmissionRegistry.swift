@@ -13,7 +13,7 @@ actor TransmissionRegistry {
 
     private var entries: [String: Entry] = [:]
     private var deleted: [String] = []
-    let feeds: FeedTable
+    nonisolated let feeds: FeedTable
     let journal: (any TransmissionJournal)?
     let configuration: L7RTCPConfiguration
     let logger: Logger
@@ -66,7 +66,8 @@ actor TransmissionRegistry {
         }
         try journal?.save([transmission.persisted(grace: configuration.expiredGrace)])
         transmission.dirty = false
-        entries[transmission.id] = Entry(transmission: transmission, feeds: streamFeeds)
+        let attached = transmission.streams.indices.map { $0 < streamFeeds.count ? streamFeeds[$0] : nil }
+        entries[transmission.id] = Entry(transmission: transmission, feeds: attached)
     }
 
     func resume(id: String, clientID: String, now: Double) -> Result<Transmission, L7RTCPError> {
