@@ -88,7 +88,7 @@ public final class L7RTCPGateway: Service, Sendable {
         return replay.withLockedValue { $0.admit(timestamp: timestamp, nonce: nonce, now: now) }
     }
 
-    private var loadRatios: [Double] {
+    var loadRatios: [Double] {
         [Double(inFlight.withLockedValue { $0 }) / Double(max(1, configuration.maxInFlight))]
     }
 

@@ -64,14 +64,21 @@ extension L7RTCPGateway {
 
     private func pushStream(id: String, index: Int, stream: String, from start: UInt64, writer: PushWriter) async {
         var packet = start
+        var advice = BackpressureAdvice.low
         while !Task.isCancelled {
             let outcome = await registry.pull(
                 id: id, stream: stream, packet: packet, now: Date().timeIntervalSince1970, waiting: true,
-                globalRatios: [])
+                globalRatios: loadRatios)
             switch outcome {
             case .wait(let feed, let feedID):
                 await feed.wait(for: feedID, until: .now + .seconds(1))
-            case .reply(.chunk(let chunk, let isLast, _, _), _, _):
+            case .reply(.chunk(let chunk, let isLast, _, _), let newAdvice, _):
+                // The advice travels as a text op when it changes (only with the backpressure feature).
+                if newAdvice != advice {
+                    advice = newAdvice
+                    try? await writer.text(
+                        JSONText.object([("op", "\"backpressure\""), ("advice", JSONText.string(advice.rawValue))]))
+                }
                 let frame = PushFrame(
                     kind: isLast ? .last : .data, streamIndex: UInt16(index), packet: packet, payload: chunk.bytes,
                     crc32c: chunk.crc32c)
