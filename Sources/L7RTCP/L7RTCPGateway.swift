@@ -3,7 +3,7 @@ import Foundation
 public import Logging
 public import MoQ
 import NIOConcurrencyHelpers
-public import NIOCore
+import NIOCore
 public import ServiceLifecycle
 
 /// The L7RTCP gateway (§3): answers init, transmit, status and resend for stateful transmissions (through
@@ -20,8 +20,8 @@ public final class L7RTCPGateway: Service, Sendable {
     private let replay = NIOLockedValueBox(ReplayGuard())
     /// Stateless ids already verified (a cache only: losing it costs one HMAC and decode per id).
     private let verified = NIOLockedValueBox<[String: StatelessToken]>([:])
-    private let logger: Logger
-    private let clock: @Sendable () -> Double
+    let logger: Logger
+    let clock: @Sendable () -> Double
 
     /// `secret` signs stateless ids (keep it across restarts so they stay valid); `journal` persists
     /// stateful transmissions (nil: memory only).
@@ -71,7 +71,7 @@ public final class L7RTCPGateway: Service, Sendable {
     /// Saves every changed transmission now.
     public func flush() async { await registry.flush() }
 
-    private func tracked(_ body: () async -> L7RTCPReply) async -> L7RTCPReply {
+    func tracked(_ body: () async -> L7RTCPReply) async -> L7RTCPReply {
         inFlight.withLockedValue { $0 += 1 }
         let reply = await body()
         inFlight.withLockedValue { $0 -= 1 }
@@ -80,7 +80,7 @@ public final class L7RTCPGateway: Service, Sendable {
     }
 
     /// Replay protection of a mutating request (init, control, resend); nil when admitted.
-    private func replayCheck(_ header: (String) -> String?) -> L7RTCPError? {
+    func replayCheck(_ header: (String) -> String?) -> L7RTCPError? {
         let timestamp = header("X-Request-Timestamp")
         let nonce = header("X-Request-Nonce")
         guard timestamp != nil || nonce != nil else { return nil }
@@ -327,141 +327,6 @@ public final class L7RTCPGateway: Service, Sendable {
         case .refused(let error):
             return .error(error, headers: [adviceHeader])
         }
-    }
-
-    // MARK: status
-
-    /// `GET /l7rtcp/status/{id}` (§3.6); `compact` lists `received`/`missing` as ranges.
-    public func status(id: String, clientID: String?, compact: Bool) async -> L7RTCPReply {
-        await tracked {
-            let now = clock()
-            if StatelessToken.looksStateless(id) {
-                guard let token = verifiedToken(id) else { return .error(.transmissionNotFound) }
-                if let clientID, clientID != token.clientID { return .error(.clientMismatch) }
-                let streams = token.streams.map { stream in
-                    (
-                        stream,
-                        JSONText.object([
-                            ("state", "\"active\""), ("received", "[]"), ("missing", "[]"), ("total", "null"),
-                        ])
-                    )
-                }
-                return .json(
-                    200,
-                    statusDocument(
-                        id: id, clientID: token.clientID, sessionType: "stateless", features: token.features,
-                        createdAt: token.createdAt, ttl: token.ttl, alive: now <= token.expiresAt,
-                        lastReceived: token.createdAt, streams: streams))
-            }
-            guard let (transmission, oldest) = await registry.status(id: id) else {
-                return .error(.transmissionNotFound)
-            }
-            if let clientID, clientID != transmission.clientID { return .error(.clientMismatch) }
-            let streams = transmission.streams.enumerated().map { index, stream in
-                let received =
-                    compact
-                    ? JSONText.array(stream.served.ranges.map { "[\($0.lowerBound),\($0.upperBound)]" })
-                    : JSONText.array(stream.served.ids().map { String($0) })
-                let missingRanges = stream.served.missingRanges
-                let missing =
-                    compact
-                    ? JSONText.array(missingRanges.map { "[\($0.lowerBound),\($0.upperBound)]" })
-                    : JSONText.array(
-                        missingRanges.lazy.flatMap { $0 }.prefix(100_000).map { String($0) })
-                let next = stream.served.max.map { $0 + 1 } ?? stream.epochStart
-                return (
-                    stream.id,
-                    JSONText.object([
-                        ("state", JSONText.string(stream.status.rawValue)), ("received", received),
-                        ("missing", missing), ("total", stream.total.map { String($0) } ?? "null"),
-                        ("next_packet_id", String(max(next, stream.epochStart))),
-                        ("oldest_available", oldest[index].map { String($0) } ?? "null"),
-                    ])
-                )
-            }
-            return .json(
-                200,
-                statusDocument(
-                    id: id, clientID: transmission.clientID, sessionType: "stateful", features: transmission.features,
-                    createdAt: transmission.createdAt, ttl: transmission.ttl, alive: transmission.isAlive(now: now),
-                    lastReceived: transmission.lastReceived, streams: streams))
-        }
-    }
-
-    private func statusDocument(
-        id: String, clientID: String, sessionType: String, features: [Feature], createdAt: Double, ttl: Int,
-        alive: Bool, lastReceived: Double, streams: [(String, String)]
-    ) -> String {
-        JSONText.object([
-            ("transmission_id", JSONText.string(id)), ("client_id", JSONText.string(clientID)),
-            ("session_type", JSONText.string(sessionType)),
-            ("features_enabled", JSONText.array(features.map { JSONText.string($0.rawValue) })),
-            ("created_at", String(createdAt)), ("expires_at", String(createdAt + Double(ttl))),
-            ("ttl", String(ttl)), ("alive", alive ? "true" : "false"), ("last_received_time", String(lastReceived)),
-            ("streams", JSONText.object(streams)),
-        ])
-    }
-
-    // MARK: resend
-
-    /// `POST /l7rtcp/resend/{id}` with `{"stream": "...", "chunks": [int, ...]}` (§3.7).
-    public func resend(id: String, body: ByteBuffer, header: (String) -> String? = { _ in nil }) async
-        -> L7RTCPReply
-    {
-        let replayed = replayCheck(header)
-        return await tracked {
-            if let replayed { return .error(replayed) }
-            let request: ResendBody
-            do {
-                request = try JSONDecoder().decode(ResendBody.self, from: Data(body.readableBytesView))
-            } catch {
-                return .error(.invalidBody("expected {\"stream\": string, \"chunks\": [non-negative int]}"))
-            }
-            guard request.chunks.count <= configuration.maxResendChunks else {
-                return .error(.tooManyChunks(limit: configuration.maxResendChunks))
-            }
-            let now = clock()
-            let result: Result<(queued: [UInt64], unavailable: [UInt64]), L7RTCPError>
-            if StatelessToken.looksStateless(id) {
-                guard let token = verifiedToken(id) else { return .error(.transmissionNotFound) }
-                guard token.features.contains(.resend) else { return .error(.featureNotEnabled(.resend)) }
-                guard let index = token.streams.firstIndex(of: request.stream) else {
-                    return .error(.unknownStream(request.stream))
-                }
-                guard now <= token.expiresAt else { return .error(.transmissionExpired) }
-                let anchor = token.anchors[index]
-                let feed = feeds.feed(instance: anchor.feed)
-                var queued: [UInt64] = []
-                var unavailable: [UInt64] = []
-                for packet in request.chunks {
-                    if case .chunk = feed?.lookup(anchor.base + packet) {
-                        queued.append(packet)
-                    } else {
-                        unavailable.append(packet)
-                    }
-                }
-                result = .success((queued, unavailable))
-            } else {
-                result = await registry.resend(id: id, stream: request.stream, chunks: request.chunks, now: now)
-            }
-            switch result {
-            case .failure(let error): return .error(error)
-            case .success(let split):
-                metrics.resend(chunks: request.chunks.count)
-                return .json(
-                    200,
-                    JSONText.object([
-                        ("message", "\"Resend request accepted\""),
-                        ("chunks_queued", JSONText.array(split.queued.map { String($0) })),
-                        ("unavailable", JSONText.array(split.unavailable.map { String($0) })),
-                    ]))
-            }
-        }
-    }
-
-    struct ResendBody: Decodable {
-        var stream: String
-        var chunks: [UInt64]
     }
 
     // MARK: metrics
