@@ -75,6 +75,30 @@ import Testing
                     group: UInt64(String(decoding: chunk.body[1..<9], as: UTF8.self)) ?? 0, frame: 0, size: 200))
     }
 
+    @Test func theLastChunkOfAnEndedTrackIs200() async throws {
+        let relay = try await TestRelay.start(["--l7rtcp-source-grace", "1"])
+        // Three groups, written once the relay subscribes, then the track finishes.
+        let publisher = try await relay.publish(
+            "l7rtcp", tracks: ["video"], groups: 3, frameSize: 300,
+            extra: ["--wait-subscriber", "--hold-seconds", "0.5"])
+        defer { publisher.closeInput() }
+        var headers = readmeInit
+        headers["X-Streams"] = "video"
+        let id = try #require(try await relay.exchange("POST", "/l7rtcp/init", headers).headers["x-transmission-id"])
+        #expect(try await pull(relay, id, "video", 0).status == 209)
+        // Once the end is known, the last chunk answers 200 with the total, and past it 410 stream_complete.
+        try await waitUntil(timeout: .seconds(15)) { try await pull(relay, id, "video", 2, wait: 0).status == 200 }
+        let last = try await pull(relay, id, "video", 2, wait: 0)
+        #expect(last.status == 200 && last.headers["x-total-chunks"] == "3" && last.body.count == 900)
+        let past = try await pull(relay, id, "video", 3, wait: 0)
+        #expect(
+            past.status == 410 && past.json["error"] as? String == "stream_complete" && past.json["total"] as? Int == 3)
+        let status = try await relay.exchange("GET", "/l7rtcp/status/\(id)")
+        let stream = (status.json["streams"] as? [String: [String: Any]])?["video"]
+        #expect(stream?["state"] as? String == "complete" && stream?["total"] as? Int == 3)
+        #expect(status.json["alive"] as? Bool == false)
+    }
+
     @Test func ttlExpiresTheTransmission() async throws {
         let relay = try await TestRelay.start()
         let publisher = try await relay.publish("l7rtcp", tracks: ["video", "audio"], frameSize: 300)
