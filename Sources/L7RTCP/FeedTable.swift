@@ -24,18 +24,21 @@ final class FeedTable: Sendable {
     }
 
     /// The live feed for `key` (a new one replaces a finished one); `hold` counts a stateful holder.
-    func feed(_ key: ChunkFeed.Key, hold: Bool) -> ChunkFeed {
-        let (feed, created) = entries.withLockedValue { entries -> (ChunkFeed, Bool) in
+    /// nil when a new feed would pass `maxFeeds`.
+    func feed(_ key: ChunkFeed.Key, hold: Bool, limited: Bool = false) -> ChunkFeed? {
+        let found = entries.withLockedValue { entries -> (ChunkFeed, Bool)? in
             if var entry = entries[key], entry.feed.total == nil {
                 if hold { entry.holders += 1 }
                 entries[key] = entry
                 return (entry.feed, false)
             }
+            if limited, entries[key] == nil, entries.count >= configuration.maxFeeds { return nil }
             let feed = ChunkFeed(
                 key: key, retentionChunks: configuration.retentionChunks, retentionBytes: configuration.retentionBytes)
             entries[key] = Entry(feed: feed, holders: hold ? 1 : 0)
             return (feed, true)
         }
+        guard let (feed, created) = found else { return nil }
         if created {
             byInstance.withLockedValue { $0[feed.instance] = feed }
             feed.start(

@@ -11,6 +11,10 @@ public struct L7RTCPConfiguration: Sendable {
     public var retentionChunks = 4096
     /// Bytes each stream feed keeps at most.
     public var retentionBytes = 16 << 20
+    /// Feeds (distinct track and chunk size) read at once; an init needing another answers 503.
+    public var maxFeeds = 128
+    /// Chunks one transmission may hold pinned by resend (the rest are reported unavailable).
+    public var maxPinnedChunks = 4096
     /// HTTP requests in flight (all transmissions) at which the advice reaches `stop`.
     public var maxInFlight = 4096
     /// Long-polls one transmission may have waiting at once before its advice reaches `stop`.

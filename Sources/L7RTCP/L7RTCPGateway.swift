@@ -151,7 +151,15 @@ public final class L7RTCPGateway: Service, Sendable {
         let uuid = TransmissionID.make(milliseconds: UInt64(now * 1000))
         let streamIDs = request.streams.map(\.id)
         let stateless = request.sessionType == .stateless
-        let streamFeeds = sources.map { feeds.feed(.init(source: $0, chunkSize: chunkSize), hold: !stateless) }
+        var streamFeeds: [ChunkFeed] = []
+        for source in sources {
+            guard let feed = feeds.feed(.init(source: source, chunkSize: chunkSize), hold: !stateless, limited: true)
+            else {
+                if !stateless { for feed in streamFeeds { feeds.release(feed) } }
+                return .error(.overloaded(retryAfter: configuration.stopRetryAfter))
+            }
+            streamFeeds.append(feed)
+        }
         let id: String
         if stateless {
             let token = StatelessToken(

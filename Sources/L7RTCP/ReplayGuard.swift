@@ -11,7 +11,7 @@ public struct ReplayGuard: Sendable {
     private var order: [(nonce: String, at: Double)] = []
     private var head = 0
 
-    public init(capacity: Int = 1 << 20) { self.capacity = capacity }
+    public init(capacity: Int = 100_000) { self.capacity = capacity }
 
     /// Checks and records one request's headers at `now`.
     public mutating func admit(timestamp: String?, nonce: String?, now: Double) -> L7RTCPError? {

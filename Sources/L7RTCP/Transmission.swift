@@ -192,7 +192,7 @@ public struct Transmission: Sendable {
 
     /// Pins the listed chunks that are still available (§3.7); `lookup` reads stream `index`'s feed.
     public mutating func resend(
-        stream: String, chunks: [UInt64], now: Double, maxChunks: Int,
+        stream: String, chunks: [UInt64], now: Double, maxChunks: Int, maxPinned: Int = 4096,
         lookup: (_ feedID: UInt64) -> ChunkRing.Lookup
     ) -> Result<(queued: [UInt64], unavailable: [UInt64]), L7RTCPError> {
         guard has(.resend) else { return .failure(.featureNotEnabled(.resend)) }
@@ -208,7 +208,8 @@ public struct Transmission: Sendable {
                 queued.append(packet)
                 continue
             }
-            guard state.feedInstance != nil, packet >= state.epochStart, packet < state.reserve,
+            guard state.pinned.count < maxPinned, state.feedInstance != nil, packet >= state.epochStart,
+                packet < state.reserve,
                 case .chunk(let chunk, _) = lookup(state.feedBase + (packet - state.epochStart))
             else {
                 unavailable.append(packet)

@@ -42,7 +42,7 @@ actor TransmissionRegistry {
                         streamFeeds.append(nil)
                         continue
                     }
-                    let feed = feeds.feed(.init(source: source, chunkSize: transmission.chunkSize), hold: true)
+                    let feed = feeds.feed(.init(source: source, chunkSize: transmission.chunkSize), hold: true)!
                     transmission.streams[index].feedInstance = feed.instance
                     transmission.streams[index].feedBase = feed.next
                     streamFeeds.append(feed)
@@ -159,7 +159,8 @@ actor TransmissionRegistry {
         defer { entries[id] = entry }
         let feed = entry.transmission.streamIndex(stream).flatMap { entry.feeds[$0] }
         return entry.transmission.resend(
-            stream: stream, chunks: chunks, now: now, maxChunks: configuration.maxResendChunks
+            stream: stream, chunks: chunks, now: now, maxChunks: configuration.maxResendChunks,
+            maxPinned: configuration.maxPinnedChunks
         ) { feedID in feed?.lookup(feedID) ?? .evicted(oldest: 0) }
     }
 

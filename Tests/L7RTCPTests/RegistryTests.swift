@@ -44,8 +44,8 @@ import Testing
         let journal = MemoryJournal()
         let origin = Origin()
         let first = Self.registry(journal, origin)
-        let feed = first.feeds.feed(
-            .init(source: TrackSource(broadcast: "room", track: "data"), chunkSize: 100), hold: true)
+        let feed = try #require(
+            first.feeds.feed(.init(source: TrackSource(broadcast: "room", track: "data"), chunkSize: 100), hold: true))
         let transmission = Self.transmission(now: 1000)
         try await first.create(transmission, feeds: [feed])
         for index in 0..<3 { feed.append(ByteBuffer(string: "chunk \(index)")) }

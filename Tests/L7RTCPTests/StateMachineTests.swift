@@ -134,6 +134,12 @@ import Testing
         #expect(throws: L7RTCPError.tooManyChunks(limit: 2)) {
             try transmission.resend(stream: "a", chunks: [0, 1, 2], now: 1001, maxChunks: 2) { _ in .notYet }.get()
         }
+        // Pins are bounded per transmission.
+        var bounded = Self.transmission()
+        let capped = try bounded.resend(stream: "a", chunks: [0, 1, 2], now: 1001, maxChunks: 9, maxPinned: 2) {
+            .chunk(Chunk(Self.bytes(Int($0))), isLast: false)
+        }.get()
+        #expect(capped.queued == [0, 1] && capped.unavailable == [2])
         var noResend = Self.transmission(features: [.core, .pull])
         #expect(throws: L7RTCPError.featureNotEnabled(.resend)) {
             try noResend.resend(stream: "a", chunks: [0], now: 1001, maxChunks: 9) { _ in .notYet }.get()
