@@ -232,11 +232,36 @@ let package = Package(
             path: "examples/relay",
             swiftSettings: strictSwift
         ),
+        // L7RTCP gateway: resilient chunk pull over HTTP from the relay's tracks (transmissions, chunking,
+        // retention, resend, TTL, pause/resume, stateless ids), routes on Hummingbird.
+        .target(
+            name: "L7RTCP",
+            dependencies: [
+                "MoQ",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "L7RTCPTests",
+            dependencies: [
+                "L7RTCP", "MoQ", "Store", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift
+        ),
         // The relay executable: CLI, environment, ServiceGroup.
         .executableTarget(
             name: "moq-relay",
             dependencies: [
-                "MoQ", "MoQRelay", "RelayHTTP", "QUIC", "MoQWire", "NTRIP", "NTRIPManagement", "Store",
+                "MoQ", "MoQRelay", "RelayHTTP", "QUIC", "MoQWire", "NTRIP", "NTRIPManagement", "Store", "L7RTCP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

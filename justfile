@@ -40,8 +40,12 @@ bench-relay *ARGS:
 bench-ntrip *ARGS:
     Benchmarks/bench-ntrip.sh {{ARGS}}
 
+# L7RTCP pulls of 4 KiB chunks with wrk over 64 keep-alive connections vs nginx serving a 4 KiB file (docs/benchmarks.md).
+bench-l7rtcp *ARGS:
+    Benchmarks/bench-l7rtcp.sh {{ARGS}}
+
 # All benchmarks.
-bench: bench-quic bench-moq bench-relay bench-ntrip
+bench: bench-quic bench-moq bench-relay bench-ntrip bench-l7rtcp
 
 # Format the sources with swift format (.swift-format).
 fmt:

@@ -34,8 +34,12 @@ extension RelayHTTPServer {
 
     /// Answers the HTTP/3 requests that reach the relay's UDP port (everything but WebTransport sessions)
     /// with the API routes, through Hummingbird's router.
-    public static func http3Responder(relay: Relay) -> @Sendable (HTTP3Request) async -> HTTP3Response {
+    /// `routes` adds other services' routes (the L7RTCP gateway), as `application(routes:)` does for HTTP/1.1.
+    public static func http3Responder(
+        relay: Relay, routes: (Router<HTTP3RequestContext>) -> Void = { _ in }
+    ) -> @Sendable (HTTP3Request) async -> HTTP3Response {
         let router = Router(context: HTTP3RequestContext.self)
+        routes(router)
         addRoutes(to: router, relay: relay)
         let responder = router.buildResponder()
         let logger = relay.configuration.logger

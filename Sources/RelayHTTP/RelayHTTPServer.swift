@@ -1,4 +1,5 @@
 public import Hummingbird
+public import HummingbirdCore
 import MoQ
 public import MoQRelay
 import NIOCore
@@ -7,17 +8,19 @@ import NIOCore
 /// a group's bytes, and Prometheus metrics. Same paths as moq-relay; the same routes answer over HTTP/3.
 public enum RelayHTTPServer {
     /// The Hummingbird application serving `relay` on `host:port`; run it as a service next to the relay.
-    /// `routes` adds routes of other services (the NTRIP management API) to the same listener.
+    /// `routes` adds routes of other services (the NTRIP management API) to the same listener; `server` picks
+    /// the child channel (the L7RTCP gateway's adds its WebSocket upgrade).
     public static func application(
         relay: Relay, host: String = "127.0.0.1", port: Int = 8080,
-        routes: (Router<BasicRequestContext>) -> Void = { _ in }
+        routes: (Router<BasicRequestContext>) -> Void = { _ in }, server: HTTPServerBuilder = .http1()
     ) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: AltSvcMiddleware(udpPort: relay.endpoint.localAddress.port ?? relay.configuration.port))
         routes(router)
         addRoutes(to: router, relay: relay)
         return Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "moq-relay"),
+            router: router, server: server,
+            configuration: .init(address: .hostname(host, port: port), serverName: "moq-relay"),
             logger: relay.configuration.logger)
     }
 

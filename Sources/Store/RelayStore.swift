@@ -25,7 +25,7 @@ public final class RelayStore: Sendable {
     public static let defaultUser = "user"
     public static let defaultPassword = "password"
 
-    private let database: DatabaseQueue
+    let database: DatabaseQueue
     private let cache = NIOLockedValueBox(Snapshot())
     public let directory: URL
 
@@ -54,6 +54,16 @@ public final class RelayStore: Sendable {
             ).insert(db)
             try StoredUser(name: Self.defaultUser, passwordHash: PasswordHash.make(Self.defaultPassword), mounts: nil)
                 .insert(db)
+        }
+        migrator.registerMigration("v2: l7rtcp transmissions") { db in
+            try db.create(table: "l7rtcpTransmission") { table in
+                table.primaryKey("id", .text)
+                table.column("clientID", .text).notNull()
+                table.column("parametersJSON", .text).notNull()
+                table.column("streamsJSON", .text).notNull()
+                table.column("createdAt", .double).notNull()
+                table.column("expiresAt", .double).notNull().indexed()
+            }
         }
         try migrator.migrate(database)
         try reload()

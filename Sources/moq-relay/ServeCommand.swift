@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import L7RTCP
 import Logging
 import MoQ
 import MoQRelay
@@ -101,6 +102,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "PEM file of the CAs that sign the linked nodes' certificates.")
     var clusterCa: String?
 
+    @Option(help: "L7RTCP: chunks each stream feed retains for pulls and resends (default 4096).")
+    var l7rtcpRetention: Int?
+
+    @Option(help: "L7RTCP: requests in flight at which the backpressure advice reaches stop (default 4096).")
+    var l7rtcpMaxInFlight: Int?
+
+    @Option(help: "L7RTCP: seconds a stream waits for its broadcast to return before it completes (default 10).")
+    var l7rtcpSourceGrace: Double?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error (default info).")
     var logLevel: String?
 
@@ -151,10 +161,17 @@ struct ServeCommand: AsyncParsableCommand {
             users: ntripUsers, origin: relay.origin, logger: logger
         ) { StoreAccess(store: store, extra: $0) }
         let adminToken = try RelaySettings.environment("admin-token") ?? store.adminToken()
-        let http = RelayHTTPServer.application(relay: relay, host: httpHost, port: httpPort) {
-            ManagementAPI.register(on: $0, store: store, caster: ntrip.caster, adminToken: adminToken)
-        }
-        relay.serveHTTP3(RelayHTTPServer.http3Responder(relay: relay))
+        let l7rtcp = L7RTCPGateway(
+            origin: relay.origin, secret: try store.l7rtcpSecret(), journal: L7RTCPJournal(store: store),
+            configuration: try l7rtcpConfiguration(settings), logger: logger)
+        let http = RelayHTTPServer.application(
+            relay: relay, host: httpHost, port: httpPort,
+            routes: {
+                ManagementAPI.register(on: $0, store: store, caster: ntrip.caster, adminToken: adminToken)
+                L7RTCPRoutes.register(on: $0, gateway: l7rtcp)
+            }, server: .l7rtcp(gateway: l7rtcp))
+        relay.serveHTTP3(
+            RelayHTTPServer.http3Responder(relay: relay) { L7RTCPRoutes.register(on: $0, gateway: l7rtcp) })
         // The first lines name every listener and the certificate (scripts wait for them).
         FileHandle.standardOutput.write(
             Data(
@@ -163,13 +180,30 @@ struct ServeCommand: AsyncParsableCommand {
                 moq-relay HTTP API on http://\(httpHost):\(httpPort)/
                 moq-relay WebTransport and HTTP/3 on https://\(relay.listenAddress)/ (UDP, ALPN h3)
                 moq-relay NTRIP caster on \(ntrip.listenAddress) (TCP)
+                moq-relay L7RTCP gateway on http://\(httpHost):\(httpPort)/l7rtcp/
                 moq-relay data in \(data.path) (admin token: \(data.path)/admin.token or MOQ_ADMIN_TOKEN)
                 certificate sha256 \(identity.fingerprintHex)
 
                 """.utf8))
         let group = ServiceGroup(
-            services: [relay, http, ntrip], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: [relay, http, ntrip, l7rtcp], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
+    }
+
+    private func l7rtcpConfiguration(_ settings: RelaySettings) throws -> L7RTCPConfiguration {
+        var configuration = L7RTCPConfiguration()
+        if let retention = try settings.integer("l7rtcp-retention", l7rtcpRetention) {
+            guard retention >= 1 else { throw ValidationError("--l7rtcp-retention must be at least 1") }
+            configuration.retentionChunks = retention
+        }
+        if let maxInFlight = try settings.integer("l7rtcp-max-in-flight", l7rtcpMaxInFlight) {
+            guard maxInFlight >= 1 else { throw ValidationError("--l7rtcp-max-in-flight must be at least 1") }
+            configuration.maxInFlight = maxInFlight
+        }
+        if let grace = try settings.seconds("l7rtcp-source-grace", l7rtcpSourceGrace) {
+            configuration.sourceGrace = max(0, grace)
+        }
+        return configuration
     }
 
     private func loadIdentity(_ settings: RelaySettings, data: RelayDataDirectory) throws -> QUICServerIdentity {

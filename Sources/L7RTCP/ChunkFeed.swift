@@ -1,0 +1,182 @@
+import Logging
+import MoQ
+import NIOConcurrencyHelpers
+public import NIOCore
+
+/// One track read through the relay's origin and cut into chunks of one size, kept in a retention ring
+/// that every transmission pulling that track at that size shares (ids are absolute; a transmission maps
+/// its dense packet ids onto them). It subscribes like any other subscriber, so it also serves broadcasts
+/// published on another relay. `instance` is random, so ids from an earlier feed (or process) never match.
+public final class ChunkFeed: Sendable {
+    public struct Key: Sendable, Hashable {
+        public var source: TrackSource
+        public var chunkSize: Int
+    }
+
+    public let key: Key
+    public let instance: UInt64
+    private struct State {
+        var ring: ChunkRing
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter: UInt64 = 0
+        var lastAccess: ContinuousClock.Instant
+        var pump: Task<Void, Never>?
+        var stopped = false
+    }
+
+    private let state: NIOLockedValueBox<State>
+
+    init(key: Key, retentionChunks: Int, retentionBytes: Int) {
+        self.key = key
+        self.instance = UInt64.random(in: 1...UInt64.max)
+        self.state = NIOLockedValueBox(
+            State(ring: ChunkRing(maxChunks: retentionChunks, maxBytes: retentionBytes), lastAccess: .now))
+    }
+
+    /// The id the next produced chunk gets.
+    public var next: UInt64 { state.withLockedValue { $0.ring.next } }
+    public var retainedBytes: Int { state.withLockedValue { $0.ring.bytes } }
+    public var retainedChunks: Int { state.withLockedValue { $0.ring.retained } }
+    public var oldest: UInt64 { state.withLockedValue { $0.ring.oldest } }
+    public var total: UInt64? { state.withLockedValue { $0.ring.total } }
+    var lastAccess: ContinuousClock.Instant { state.withLockedValue { $0.lastAccess } }
+
+    public func lookup(_ id: UInt64) -> ChunkRing.Lookup {
+        state.withLockedValue {
+            $0.lastAccess = .now
+            return $0.ring.lookup(id)
+        }
+    }
+
+    /// Appends a chunk (the pump, or tests) and wakes the long-polls.
+    public func append(_ chunk: ByteBuffer) {
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            guard state.ring.total == nil else { return [] }
+            state.ring.append(Chunk(chunk))
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Marks the source ended for good: the last chunk is answered with 200.
+    public func finish() {
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            state.ring.finish()
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Waits until chunk `id` exists, the feed ends, or `deadline` passes (or the task is cancelled).
+    public func wait(for id: UInt64, until deadline: ContinuousClock.Instant) async {
+        while !Task.isCancelled, ContinuousClock.now < deadline, !isSettled(id) {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.waitForChange(beyond: id) }
+                group.addTask { try? await Task.sleep(until: deadline) }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// Chunk `id` exists, or it never will (the feed ended or stopped).
+    private func isSettled(_ id: UInt64) -> Bool {
+        state.withLockedValue { $0.ring.next > id || $0.ring.total != nil || $0.stopped }
+    }
+
+    private func waitForChange(beyond id: UInt64) async {
+        let token = state.withLockedValue { state -> UInt64 in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = state.withLockedValue { state -> Bool in
+                    if state.ring.next > id || state.ring.total != nil || state.stopped || Task.isCancelled {
+                        return true
+                    }
+                    state.waiters[token] = continuation
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLockedValue { $0.waiters.removeValue(forKey: token) }
+            waiter?.resume()
+        }
+    }
+
+    /// Starts reading the track from `origin` (once).
+    func start(origin: Origin, sourceGrace: Duration, logger: Logger) {
+        let task = Task { [self] in await pump(origin: origin, sourceGrace: sourceGrace, logger: logger) }
+        state.withLockedValue { $0.pump = task }
+    }
+
+    /// Stops reading (the feed is no longer used) and releases every long-poll.
+    func stop() {
+        let (task, waiters) = state.withLockedValue { state in
+            state.stopped = true
+            defer { state.waiters = [:] }
+            return (state.pump, Array(state.waiters.values))
+        }
+        task?.cancel()
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Reads the track through the origin until it finishes, or its broadcast stays away past the grace.
+    private func pump(origin: Origin, sourceGrace: Duration, logger: Logger) async {
+        var chunker = Chunker(chunkSize: key.chunkSize)
+        var deadline = ContinuousClock.now + sourceGrace
+        let path = key.source.broadcast
+        while !Task.isCancelled {
+            guard let broadcast = await Self.live(path, in: origin, until: deadline) else { break }
+            do {
+                let track = try broadcast.subscribe(key.source.track, from: .latest)
+                for try await group in track {
+                    for try await frame in group {
+                        for chunk in chunker.add(frame.payload) { append(chunk) }
+                    }
+                    if let chunk = chunker.flush() { append(chunk) }
+                }
+                // The track finished cleanly: the source ended for good.
+                if let chunk = chunker.flush() { append(chunk) }
+                break
+            } catch {
+                logger.debug("l7rtcp feed \(key.source): track ended: \(error)")
+                if let chunk = chunker.flush() { append(chunk) }
+            }
+            deadline = ContinuousClock.now + sourceGrace
+            if !broadcast.isEnded { try? await Task.sleep(for: .milliseconds(100)) }
+        }
+        if !Task.isCancelled { finish() }
+    }
+
+    /// The live broadcast at `path`, waiting for its announcement until `deadline`.
+    static func live(_ path: String, in origin: Origin, until deadline: ContinuousClock.Instant) async
+        -> BroadcastConsumer?
+    {
+        let (_, changes) = origin.watch(prefix: path)
+        if let broadcast = origin.consume(path), !broadcast.isEnded { return broadcast }
+        return await withTaskGroup(of: BroadcastConsumer?.self) { group in
+            group.addTask {
+                for await change in changes {
+                    if case .active(let announced, _) = change, announced == path,
+                        let broadcast = origin.consume(path), !broadcast.isEnded
+                    {
+                        return broadcast
+                    }
+                }
+                return nil
+            }
+            group.addTask {
+                try? await Task.sleep(until: deadline)
+                return nil
+            }
+            let result = await group.next() ?? nil
+            group.cancelAll()
+            return result
+        }
+    }
+}
