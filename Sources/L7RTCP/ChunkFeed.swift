@@ -131,7 +131,7 @@ public final class ChunkFeed: Sendable {
         var deadline = ContinuousClock.now + sourceGrace
         let path = key.source.broadcast
         while !Task.isCancelled {
-            guard let broadcast = await Self.live(path, in: origin, until: deadline) else { break }
+            guard let broadcast = await origin.live(path, until: deadline) else { break }
             do {
                 let track = try broadcast.subscribe(key.source.track, from: .latest)
                 for try await group in track {
@@ -151,32 +151,5 @@ public final class ChunkFeed: Sendable {
             if !broadcast.isEnded { try? await Task.sleep(for: .milliseconds(100)) }
         }
         if !Task.isCancelled { finish() }
-    }
-
-    /// The live broadcast at `path`, waiting for its announcement until `deadline`.
-    static func live(_ path: String, in origin: Origin, until deadline: ContinuousClock.Instant) async
-        -> BroadcastConsumer?
-    {
-        let (_, changes) = origin.watch(prefix: path)
-        if let broadcast = origin.consume(path), !broadcast.isEnded { return broadcast }
-        return await withTaskGroup(of: BroadcastConsumer?.self) { group in
-            group.addTask {
-                for await change in changes {
-                    if case .active(let announced, _) = change, announced == path,
-                        let broadcast = origin.consume(path), !broadcast.isEnded
-                    {
-                        return broadcast
-                    }
-                }
-                return nil
-            }
-            group.addTask {
-                try? await Task.sleep(until: deadline)
-                return nil
-            }
-            let result = await group.next() ?? nil
-            group.cancelAll()
-            return result
-        }
     }
 }

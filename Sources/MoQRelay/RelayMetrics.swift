@@ -12,6 +12,7 @@ public final class RelayMetrics: Sendable {
     }
 
     private let counters = NIOLockedValueBox(Counters())
+    private let included = NIOLockedValueBox<[@Sendable () async -> String]>([])
     /// Groups and bytes every session of the relay moved.
     public let traffic = MoQSessionCounters()
 
@@ -34,6 +35,18 @@ public final class RelayMetrics: Sendable {
             $0.linksUp += up ? 1 : -1
             if !up { $0.linkDrops += 1 }
         }
+    }
+
+    /// Adds another part of the node's exposition text (the L7RTCP gateway's counters) to `/metrics`.
+    public func include(_ source: @escaping @Sendable () async -> String) {
+        included.withLockedValue { $0.append(source) }
+    }
+
+    /// The included parts' text, in the order they were added.
+    public func includedText() async -> String {
+        var text = ""
+        for source in included.withLockedValue({ $0 }) { text += await source() }
+        return text
     }
 
     /// Prometheus exposition text; `broadcasts` comes from the origin at scrape time.

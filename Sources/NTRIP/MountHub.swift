@@ -58,7 +58,7 @@ public final class MountHub: Sendable {
         let configuration = caster.configuration
         var deadline = ContinuousClock.now + configuration.graceTime
         while !Task.isCancelled {
-            guard let broadcast = await Self.live(path, in: caster.origin, until: deadline) else { break }
+            guard let broadcast = await caster.origin.live(path, until: deadline) else { break }
             if let track = try? broadcast.subscribe(configuration.trackName, from: .latest) {
                 do {
                     for try await group in track {
@@ -78,32 +78,5 @@ public final class MountHub: Sendable {
         }
         configuration.logger.info("mount \(mount): no source within the grace time, closing its clients")
         for client in caster.retire(self) { client.close() }
-    }
-
-    /// The live (not ended) broadcast at `path`, waiting for its announcement until `deadline`.
-    static func live(_ path: String, in origin: Origin, until deadline: ContinuousClock.Instant) async
-        -> BroadcastConsumer?
-    {
-        let (_, changes) = origin.watch(prefix: path)
-        if let broadcast = origin.consume(path), !broadcast.isEnded { return broadcast }
-        return await withTaskGroup(of: BroadcastConsumer?.self) { group in
-            group.addTask {
-                for await change in changes {
-                    if case .active(let announced, _) = change, announced == path,
-                        let broadcast = origin.consume(path), !broadcast.isEnded
-                    {
-                        return broadcast
-                    }
-                }
-                return nil
-            }
-            group.addTask {
-                try? await Task.sleep(until: deadline)
-                return nil
-            }
-            let result = await group.next() ?? nil
-            group.cancelAll()
-            return result
-        }
     }
 }

@@ -30,8 +30,8 @@ public enum ManagementAPI {
         var mounts: [String]?
     }
 
-    public static func register(
-        on router: Router<BasicRequestContext>, store: RelayStore, caster: NTRIPCaster, adminToken: String
+    public static func register<Context: RequestContext>(
+        on router: Router<Context>, store: RelayStore, caster: NTRIPCaster, adminToken: String
     ) {
         let api = router.group("api/ntrip").add(middleware: AdminAuthMiddleware(token: adminToken))
         api.get("openapi.json") { _, _ in
@@ -115,7 +115,7 @@ public enum ManagementAPI {
     }
 
     /// The JSON body, or 422 when it is not the expected shape.
-    static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: BasicRequestContext) async throws
+    static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: some RequestContext) async throws
         -> T
     {
         var request = request

@@ -19,7 +19,7 @@ extension RelayHTTPServer {
                     byteBuffer: ByteBuffer(
                         string: relay.metrics.render(
                             broadcasts: relay.origin.announced().count, lingering: relay.origin.lingeringPaths.count,
-                            cacheBytes: relay.cache.bytes))))
+                            cacheBytes: relay.cache.bytes) + (await relay.metrics.includedText()))))
         }
         router.get("announced") { _, _ in listing(relay, prefix: "") }
         router.get("announced/**") { _, context in

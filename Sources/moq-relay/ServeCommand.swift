@@ -171,7 +171,11 @@ struct ServeCommand: AsyncParsableCommand {
                 L7RTCPRoutes.register(on: $0, gateway: l7rtcp)
             }, server: .l7rtcp(gateway: l7rtcp))
         relay.serveHTTP3(
-            RelayHTTPServer.http3Responder(relay: relay) { L7RTCPRoutes.register(on: $0, gateway: l7rtcp) })
+            RelayHTTPServer.http3Responder(relay: relay) {
+                ManagementAPI.register(on: $0, store: store, caster: ntrip.caster, adminToken: adminToken)
+                L7RTCPRoutes.register(on: $0, gateway: l7rtcp)
+            })
+        relay.metrics.include { await l7rtcp.metricsText() }
         // The first lines name every listener and the certificate (scripts wait for them).
         FileHandle.standardOutput.write(
             Data(

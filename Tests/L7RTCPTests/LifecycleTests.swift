@@ -199,5 +199,8 @@ import Testing
         #expect(metrics.contains("l7rtcp_responses_total{code=\"404\"} 1"))
         #expect(metrics.contains("l7rtcp_transmissions_active 1"))
         #expect(metrics.contains("# TYPE l7rtcp_queue_depth gauge"))
+        // The relay's own /metrics carries them too (one scrape target per node).
+        let relayMetrics = try await httpGet(relay.http + "/metrics")
+        #expect(relayMetrics.contains("moq_relay_sessions ") && relayMetrics.contains("l7rtcp_chunks_served_total 3"))
     }
 }

@@ -5,6 +5,25 @@ import Testing
 /// The management API on the relay's HTTP listener and the SQLite store behind it, with real NTRIP peers.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct ManagementTests {
+    @Test func theAPIAnswersOverHTTP3WithTheSameAdminAuthentication() async throws {
+        let caster = try await RunningCaster.start(users: [])
+        defer { caster.stop() }
+        let port = try #require(Int(caster.url.split(separator: ":").last!.filter(\.isNumber)))
+        for (header, status) in [("Authorization: Bearer admintoken", 200), ("Authorization: Bearer wrong", 401)] {
+            let client = try PeerProcess(
+                Repository.python,
+                [
+                    Repository.peer("aioquic_h3_get.py"), "--port", "\(port)", "--path", "/api/ntrip/streampoints",
+                    "--header", header,
+                ],
+                name: "aioquic_h3_get")
+            #expect(try await client.waitForExit(timeout: .seconds(30)) == 0, "\(client.stderr.suffix(800))")
+            let response = try #require(client.events.first { $0["path"] != nil })
+            #expect(response["status"] as? Int == status)
+            if status == 200 { #expect((response["body"] as? String)?.contains("\"mount\":\"DEMO\"") == true) }
+        }
+    }
+
     @Test func crudCodesAuthAndAccessSurviveARestart() async throws {
         var caster = try await RunningCaster.start(users: [])
         let directory = caster.directory

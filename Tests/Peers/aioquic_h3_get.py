@@ -32,14 +32,14 @@ class H3Client(QuicConnectionProtocol):
         self.responses: dict[int, dict] = {}
         self.done: dict[int, asyncio.Event] = {}
 
-    async def get(self, authority: str, path: str) -> dict:
+    async def get(self, authority: str, path: str, headers: list[tuple[bytes, bytes]] = ()) -> dict:
         stream_id = self._quic.get_next_available_stream_id()
         self.responses[stream_id] = {"path": path, "status": None, "headers": {}, "body": b""}
         self.done[stream_id] = asyncio.Event()
         self.http.send_headers(
             stream_id,
             [(b":method", b"GET"), (b":scheme", b"https"), (b":authority", authority.encode()), (b":path", path.encode()),
-             (b"user-agent", b"aioquic")],
+             (b"user-agent", b"aioquic"), *headers],
             end_stream=True,
         )
         self.transmit()
@@ -70,15 +70,18 @@ async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--path", action="append", required=True)
+    parser.add_argument("--header", action="append", default=[], help="NAME: VALUE sent with every request")
     parser.add_argument("--verbose", action="store_true")
     peer_util.add_lifetime_args(parser, default_timeout=20)
     args = parser.parse_args()
     aioquic_util.configure_logging(args.verbose)
     config = aioquic_util.client_configuration(H3_ALPN, "localhost", insecure=True)
     protocol = await aioquic_util.connect("127.0.0.1", args.port, config, H3Client)
+    headers = [(name.strip().lower().encode(), value.strip().encode())
+               for name, _, value in (header.partition(":") for header in args.header)]
     try:
         for path in args.path:
-            response = await asyncio.wait_for(protocol.get(f"127.0.0.1:{args.port}", path), args.timeout)
+            response = await asyncio.wait_for(protocol.get(f"127.0.0.1:{args.port}", path, headers), args.timeout)
             response["body"] = response["body"].decode(errors="replace")
             peer_util.emit(json.dumps(response, separators=(",", ":")))
     finally:
