@@ -186,7 +186,7 @@ let package = Package(
         .testTarget(
             name: "NTRIPTests",
             dependencies: [
-                "NTRIP", "MoQ", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                "NTRIP", "MoQ", "Store", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSwift

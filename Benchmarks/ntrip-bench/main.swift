@@ -116,9 +116,11 @@ struct NTRIPBench: AsyncParsableCommand {
     @Option var epochBytes: Int = 1024
     @Option var intervalMs: Int = 1000
     @Option(help: "Client connections opened per batch (then a short pause).") var batch: Int = 200
+    @Option(help: "Event loops reading the clients' sockets (one per core is what a real fleet of clients has).")
+    var threads: Int = 2
 
     func run() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let stats = Stats()
         let (host, port) = Self.hostPort(caster)
         // The source first, so the mount is live when clients come.
