@@ -93,3 +93,45 @@ struct RelayLinkTests {
         try await Self.expectDelivered(near, "back/cam", count: 30)
     }
 }
+
+/// Three linked nodes.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct RelayLoopTests {
+    @Test func aLoopOfLinksCarriesEveryFrameOnceToEveryNode() async throws {
+        // A <- B <- C <- A: each node dials the next, so the links form a loop.
+        let a = try await RunningRelay.start()
+        defer { a.process.terminate() }
+        let b = try await RelayLinkTests.linked(to: a)
+        defer { b.process.terminate() }
+        let c = try await RunningRelay.start([
+            "--cluster-connect", b.url, "--cluster-fingerprint", b.pin, "--cluster-connect", a.url,
+            "--cluster-fingerprint", a.pin,
+        ])
+        defer { c.process.terminate() }
+        try await waitUntil { try await c.metric("moq_relay_links_up") == 2 }
+
+        let publisher = try RelayLinkTests.publish(a, "loop/cam")
+        defer { publisher.terminate() }
+        for node in [b, c] {
+            try await waitUntil { try await httpGet("\(node.http)/announced/loop") == "loop/cam\n" }
+        }
+        // Readers on every node get each frame once, byte-exact: no copy came round the loop.
+        let readers = try [a, b, c].map { node in
+            try node.reference(
+                "subscribe", ["--broadcast", "loop/cam", "--track", "v", "--count", "90", "--timeout", "40"])
+        }
+        defer { readers.forEach { $0.terminate() } }
+        for reader in readers {
+            #expect(try await reader.waitForExit(timeout: .seconds(45)) == 0, "\(reader.lines.suffix(3))")
+            let frames = reader.events.filter { $0["event"] as? String == "frame" }
+            #expect(frames.count == 90 && frames.allSatisfy { $0["ok"] as? Bool == true })
+            let positions = frames.compactMap { frame in
+                (frame["group"] as? Int).flatMap { group in (frame["frame"] as? Int).map { group * 100 + $0 } }
+            }
+            #expect(positions.count == 90 && Set(positions).count == 90, "no frame twice")
+        }
+        // Each node still announces the broadcast once, and the publisher's node never took it back.
+        for node in [a, b, c] { #expect(try await httpGet("\(node.http)/announced/loop") == "loop/cam\n") }
+        #expect(try await a.metric("moq_relay_bytes_in_total") ?? 0 > 0)
+    }
+}

@@ -124,6 +124,30 @@ struct ModelTests {
         #expect(origin.consume("room/b") == nil)
     }
 
+    @Test func theShortestRouteIsUsedAndTheNextTakesOverWhenItEnds() async throws {
+        let origin = Origin()
+        var announcements = origin.announcements(prefix: "cam").makeAsyncIterator()
+        let far = BroadcastProducer(path: "cam")
+        origin.publish(far, hops: [1, 2])
+        #expect(await announcements.next() == .active(path: "cam", hops: [1, 2]))
+        let near = BroadcastProducer(path: "cam")
+        origin.publish(near, hops: [1])  // shorter: in use now
+        #expect(await announcements.next() == .active(path: "cam", hops: [1]))
+        let longer = BroadcastProducer(path: "cam")
+        origin.publish(longer, hops: [3, 4, 5])  // kept aside, nothing announced
+        #expect(origin.hops(of: "cam") == [1])
+        near.finish()  // the next shortest takes over
+        #expect(await announcements.next() == .active(path: "cam", hops: [1, 2]))
+        #expect(origin.consume("cam")?.state === far.state)
+        origin.publish(far, hops: [6])  // the same broadcast with a new chain: an update, no second route
+        #expect(await announcements.next() == .active(path: "cam", hops: [6]))
+        far.finish()
+        #expect(await announcements.next() == .active(path: "cam", hops: [3, 4, 5]))
+        longer.finish()
+        #expect(await announcements.next() == .ended(path: "cam"))
+        #expect(origin.announced() == [])
+    }
+
     @Test func pathsNormalizeAndMatchBySegment() {
         #expect(MoQPath.normalize("/a//b/") == "a/b")
         #expect(MoQPath.normalize("/") == "")

@@ -44,7 +44,10 @@ public final class Origin: Sendable {
     }
 
     private struct State {
+        /// The route in use per path: the shortest hop chain announced (the latest among equals).
         var routes: [String: Route] = [:]
+        /// Other live routes to the same paths (longer, or replaced), promoted when the one in use ends.
+        var alternates: [String: [Route]] = [:]
         var watchers: [UInt64: Watcher] = [:]
         var nextID: UInt64 = 0
         /// Broadcasts whose publisher was lost, kept announced until it returns or the linger ends.
@@ -55,25 +58,59 @@ public final class Origin: Sendable {
 
     public init() {}
 
-    /// Announces `broadcast` (replacing any broadcast at the same path). It is unannounced when it ends.
+    /// Announces `broadcast` reached through `hops`. It is the path's route unless a shorter one is in use;
+    /// either way it stays known until it ends, and the shortest remaining route takes over when the one in
+    /// use ends (a cluster's other path). Publishing the same broadcast again updates its hop chain.
     public func publish(_ broadcast: BroadcastProducer, hops: [UInt64] = []) {
         let path = broadcast.path
         let id = state.withLockedValue { state -> UInt64 in
             state.nextID += 1
-            state.routes[path] = Route(broadcast: broadcast, hops: hops, id: state.nextID)
+            let route = Route(broadcast: broadcast, hops: hops, id: state.nextID)
+            state.alternates[path]?.removeAll { $0.broadcast.state === broadcast.state }
+            if let current = state.routes[path], current.broadcast.state !== broadcast.state {
+                if hops.count > current.hops.count {
+                    state.alternates[path, default: []].append(route)
+                    return route.id
+                }
+                state.alternates[path, default: []].append(current)
+            }
+            state.routes[path] = route
             Self.notify(&state, .active(path: path, hops: hops))
-            return state.nextID
+            return route.id
         }
         broadcast.onEnd { [weak self] in self?.remove(path: path, id: id) }
     }
 
-    /// Unannounces the broadcast at `path` if it is still the one published with that identity.
+    /// Forgets the route published with that identity; if it was in use, the shortest alternate takes
+    /// over, else the path is unannounced.
     private func remove(path: String, id: UInt64) {
         state.withLockedValue { state in
-            guard state.routes[path]?.id == id else { return }
+            guard state.routes[path]?.id == id else {
+                state.alternates[path]?.removeAll { $0.id == id }
+                if state.alternates[path]?.isEmpty == true { state.alternates.removeValue(forKey: path) }
+                return
+            }
             state.routes.removeValue(forKey: path)
-            Self.notify(&state, .ended(path: path))
+            Self.promoteAlternate(&state, path: path)
         }
+    }
+
+    /// Puts the shortest live alternate of `path` in use (the latest among equals), or unannounces it.
+    private static func promoteAlternate(_ state: inout State, path: String) {
+        var candidates = (state.alternates.removeValue(forKey: path) ?? []).filter { !$0.broadcast.isEnded }
+        guard
+            let best = candidates.indices.min(by: {
+                candidates[$0].hops.count < candidates[$1].hops.count
+                    || (candidates[$0].hops.count == candidates[$1].hops.count && candidates[$0].id > candidates[$1].id)
+            })
+        else {
+            notify(&state, .ended(path: path))
+            return
+        }
+        let route = candidates.remove(at: best)
+        if !candidates.isEmpty { state.alternates[path] = candidates }
+        state.routes[path] = route
+        notify(&state, .active(path: path, hops: route.hops))
     }
 
     /// Unannounces `path` at once (the broadcast itself goes on for its current consumers).
@@ -81,6 +118,7 @@ public final class Origin: Sendable {
         let path = MoQPath.normalize(path)
         state.withLockedValue { state in
             guard state.routes.removeValue(forKey: path) != nil else { return }
+            state.alternates.removeValue(forKey: path)
             Self.notify(&state, .ended(path: path))
         }
     }

@@ -240,8 +240,9 @@ struct AnnouncementWriter: Sendable {
         guard let suffix = MoQPath.suffix(of: announcement.path, under: prefix) else { return nil }
         switch announcement {
         case .active(let path, let hops):
-            if excluded != 0, hops.contains(excluded) { return nil }
-            guard visible(path) else { return nil }
+            // Not for this peer (its route now runs through the peer, or it is out of scope): withdrawn if
+            // it was offered, so the peer never routes through us back to itself.
+            if (excluded != 0 && hops.contains(excluded)) || !visible(path) { return withdraw(suffix) }
             let existing = ids[suffix]
             if version >= .lite06 {
                 if let existing { return .update(id: existing, hops: hops, cost: 0, cold: 0) }
@@ -254,9 +255,14 @@ struct AnnouncementWriter: Sendable {
             let chain = version >= .lite05 ? hops : hops + [hopID]
             return .legacy(status: existing == nil ? .active : .restart, suffix: suffix, hops: chain)
         case .ended:
-            guard let id = ids.removeValue(forKey: suffix) else { return nil }
-            return version >= .lite06 ? .end(id: id) : .legacy(status: .ended, suffix: suffix, hops: [])
+            return withdraw(suffix)
         }
+    }
+
+    /// The end of `suffix` if it was announced to the peer.
+    private mutating func withdraw(_ suffix: String) -> Announce? {
+        guard let id = ids.removeValue(forKey: suffix) else { return nil }
+        return version >= .lite06 ? .end(id: id) : .legacy(status: .ended, suffix: suffix, hops: [])
     }
 }
 

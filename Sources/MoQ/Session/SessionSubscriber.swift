@@ -345,9 +345,13 @@ extension MoQSession {
             for broadcast in broadcasts { broadcast.finish() }
             return
         }
-        let lingering = broadcasts.compactMap { broadcast in
+        let lingering = broadcasts.compactMap { broadcast -> LingeringBroadcast? in
             broadcast.setSource(nil)
-            return configuration.consume.linger(broadcast)
+            guard let lingering = configuration.consume.linger(broadcast) else {
+                broadcast.finish()  // not the route in use (another path is): nothing waits for it
+                return nil
+            }
+            return lingering
         }
         logger.info("publisher lost: its broadcasts linger", metadata: ["broadcasts": "\(broadcasts.map(\.path))"])
         onPublisherLost(lingering)
@@ -355,10 +359,19 @@ extension MoQSession {
 
     /// Mirrors the peer's broadcast `path` (its name for it) into the origin, under the session's root.
     private func activate(_ path: String, hops: [UInt64], in learned: inout [String: BroadcastProducer]) {
-        guard !hops.contains(configuration.hopID) else { return }  // our own announcement came back: a loop
+        guard !hops.contains(configuration.hopID) else {
+            // Our own announcement came back (a loop): the peer's way there now runs through us.
+            learned.removeValue(forKey: path)?.finish()
+            return
+        }
         let scope = self.scope
         guard scope.mayPublish(path) else {
             logger.info("announcement refused: outside the session's scope", metadata: ["broadcast": "\(path)"])
+            return
+        }
+        if let known = learned[path], !known.isEnded {
+            // A new hop chain for a broadcast the peer already offers: same broadcast, same subscribers.
+            configuration.consume.publish(known, hops: hops)
             return
         }
         learned.removeValue(forKey: path)?.finish()
