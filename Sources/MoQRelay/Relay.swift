@@ -1,3 +1,4 @@
+import Foundation
 public import HTTP3
 import Logging
 public import MoQ
@@ -21,6 +22,18 @@ public final class Relay: Service, Sendable {
     /// The byte bound of the relay's cache (groups older than each track's latest).
     public let cache: CacheBudget
     private let sessions = NIOLockedValueBox<[ObjectIdentifier: MoQSession]>([:])
+    private let linkStatus = NIOLockedValueBox<[String: (status: RelayLinkStatus, session: MoQSession?)]>([:])
+
+    /// The cluster links and how they are doing, in configuration order.
+    public var links: [RelayLinkStatus] {
+        let all = linkStatus.withLockedValue { $0 }
+        return configuration.links.compactMap { link in
+            guard let entry = all[link.url] else { return nil }
+            var status = entry.status
+            if let origin = entry.session?.peerSetup.origin, origin != 0 { status.node = origin }
+            return status
+        }
+    }
     /// Answers HTTP/3 requests on the UDP port that are not WebTransport sessions (the HTTP API).
     private let http3Responder = NIOLockedValueBox<(@Sendable (HTTP3Request) async -> HTTP3Response)?>(nil)
 
@@ -93,6 +106,17 @@ public final class Relay: Service, Sendable {
     private func maintain(_ link: RelayLink) async {
         let logger = configuration.logger
         var backoff = Duration.milliseconds(500)
+        let shown = MoQSession.redacted(link.url)
+        @Sendable func update(session: MoQSession? = nil, _ change: (inout RelayLinkStatus) -> Void) {
+            linkStatus.withLockedValue { all in
+                var status =
+                    all[link.url]?.status
+                    ?? RelayLinkStatus(url: shown, up: false, since: Date().timeIntervalSince1970, drops: 0)
+                change(&status)
+                all[link.url] = (status, session)
+            }
+        }
+        update { _ in }
         while !Task.isCancelled {
             let started = ContinuousClock.now
             do {
@@ -101,8 +125,12 @@ public final class Relay: Service, Sendable {
                     configuration: MoQClient.Configuration(
                         verification: link.verification, versions: configuration.versions,
                         session: sessionConfiguration(admission: nil), transport: configuration.transport))
-                logger.info("cluster link up", metadata: ["url": "\(MoQSession.redacted(link.url))"])
+                logger.info("cluster link up", metadata: ["url": "\(shown)"])
                 metrics.linkChanged(up: true)
+                update(session: session) {
+                    $0.up = true
+                    $0.since = Date().timeIntervalSince1970
+                }
                 await withTaskCancellationHandler {
                     await session.run()
                 } onCancel: {
@@ -111,11 +139,16 @@ public final class Relay: Service, Sendable {
                 metrics.linkChanged(up: false)
                 let (code, reason) = await session.closed()
                 logger.notice(
-                    "cluster link down",
-                    metadata: ["url": "\(MoQSession.redacted(link.url))", "code": "\(code)", "reason": "\(reason)"])
+                    "cluster link down", metadata: ["url": "\(shown)", "code": "\(code)", "reason": "\(reason)"])
+                update {
+                    $0.up = false
+                    $0.since = Date().timeIntervalSince1970
+                    $0.drops += 1
+                    $0.lastError = "closed (code \(code)): \(reason)"
+                }
             } catch {
-                logger.warning(
-                    "cluster link failed", metadata: ["url": "\(MoQSession.redacted(link.url))", "error": "\(error)"])
+                logger.warning("cluster link failed", metadata: ["url": "\(shown)", "error": "\(error)"])
+                update { $0.lastError = "\(error)" }
             }
             if ContinuousClock.now - started > .seconds(60) { backoff = .milliseconds(500) }
             try? await Task.sleep(for: backoff)

@@ -21,6 +21,7 @@ extension RelayHTTPServer {
                             broadcasts: relay.origin.announced().count, lingering: relay.origin.lingeringPaths.count,
                             cacheBytes: relay.cache.bytes) + (await relay.metrics.includedText()))))
         }
+        router.get("nodes") { _, _ in try nodes(relay) }
         router.get("announced") { _, _ in listing(relay, prefix: "") }
         router.get("announced/**") { _, context in
             listing(relay, prefix: context.parameters.getCatchAll().joined(separator: "/"))

@@ -1,3 +1,4 @@
+import Foundation
 public import Hummingbird
 public import HummingbirdCore
 import MoQ
@@ -25,6 +26,27 @@ public enum RelayHTTPServer {
     }
 
     /// One announced path per line.
+    /// `GET /nodes`: this node's hop id, its cluster links, and the route (hop chain) to every broadcast.
+    static func nodes(_ relay: Relay) throws -> Response {
+        struct Route: Encodable {
+            let path: String
+            let hops: [UInt64]
+        }
+        struct Nodes: Encodable {
+            let node: UInt64
+            let links: [RelayLinkStatus]
+            let routes: [Route]
+        }
+        let origin = relay.origin
+        let routes = origin.announced().compactMap { path in origin.hops(of: path).map { Route(path: path, hops: $0) } }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let body = try encoder.encode(Nodes(node: relay.configuration.hopID, links: relay.links, routes: routes))
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
     static func listing(_ relay: Relay, prefix: String) -> String {
         relay.origin.announced(prefix: prefix).map { $0 + "\n" }.joined()
     }

@@ -24,6 +24,12 @@ struct RelayLinkTests {
         #expect(frames.count == count && frames.allSatisfy { $0["ok"] as? Bool == true }, "byte-exact through the link")
     }
 
+    /// The node's `GET /nodes` document.
+    static func nodes(_ relay: RunningRelay) async throws -> [String: Any] {
+        let text = try await httpGet("\(relay.http)/nodes")
+        return try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
     static func publish(_ relay: RunningRelay, _ broadcast: String) throws -> PeerProcess {
         try relay.reference(
             "publish",
@@ -55,6 +61,14 @@ struct RelayLinkTests {
             #expect(frames.count == 60 && frames.allSatisfy { $0["ok"] as? Bool == true })
         }
         #expect(try await far.metric("moq_relay_subscriptions_total") == 1, "one inter-node subscription per track")
+        // GET /nodes: the link (up, to the far node's hop id) and the route's hop chain ending at that node.
+        let farNode = try #require(try await Self.nodes(far)["node"] as? Int)
+        let nearNodes = try await Self.nodes(near)
+        let link = try #require((nearNodes["links"] as? [[String: Any]])?.first)
+        #expect(link["up"] as? Bool == true && link["node"] as? Int == farNode && link["drops"] as? Int == 0)
+        let routes = try #require(nearNodes["routes"] as? [[String: Any]])
+        let route = try #require(routes.first { $0["path"] as? String == "site/far" })
+        #expect((route["hops"] as? [Int])?.last == farNode, "\(routes)")
 
         // And the other way: published on the near node, read on the far one.
         let nearPublisher = try Self.publish(near, "site/near")
@@ -133,5 +147,52 @@ struct RelayLoopTests {
         // Each node still announces the broadcast once, and the publisher's node never took it back.
         for node in [a, b, c] { #expect(try await httpGet("\(node.http)/announced/loop") == "loop/cam\n") }
         #expect(try await a.metric("moq_relay_bytes_in_total") ?? 0 > 0)
+    }
+}
+
+/// Two paths between a publisher's node and a subscriber's node: losing the one in use moves delivery to
+/// the other without the subscriber noticing more than a gap.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct RelayFailoverTests {
+    @Test func killingTheNodeInUseMovesDeliveryToTheOtherPath() async throws {
+        // A <- B <- D and A <- C <- D: D reaches A's broadcasts through B or C (same length).
+        let a = try await RunningRelay.start()
+        defer { a.process.terminate() }
+        let b = try await RelayLinkTests.linked(to: a)
+        defer { b.process.terminate() }
+        let c = try await RelayLinkTests.linked(to: a)
+        defer { c.process.terminate() }
+        let d = try await RunningRelay.start([
+            "--cluster-connect", b.url, "--cluster-fingerprint", b.pin, "--cluster-connect", c.url,
+            "--cluster-fingerprint", c.pin, "--idle-timeout", "2",
+        ])
+        defer { d.process.terminate() }
+        try await waitUntil { try await d.metric("moq_relay_links_up") == 2 }
+
+        let publisher = try RelayLinkTests.publish(a, "dia/cam")
+        defer { publisher.terminate() }
+        try await waitUntil { try await httpGet("\(d.http)/announced/dia") == "dia/cam\n" }
+        // About 50 frames a second reach it: 400 frames take 8 s, the switch (about 3 s: the 2 s idle timeout
+        // that notices the dead link, then the other route takes over the track) happens in their middle.
+        let reader = try d.reference(
+            "subscribe", ["--broadcast", "dia/cam", "--track", "v", "--count", "400", "--timeout", "60"])
+        defer { reader.terminate() }
+        _ = try await reader.waitForEvent { $0["event"] as? String == "frame" }
+        try await Task.sleep(for: .seconds(1))
+        // The node D pulls through serves one subscription: that one dies without a word.
+        let inUse = try await b.metric("moq_relay_subscriptions_total") == 1 ? b : c
+        let other = inUse.url == b.url ? c : b
+        kill(inUse.process.pid, SIGKILL)
+
+        #expect(try await reader.waitForExit(timeout: .seconds(60)) == 0, "\(reader.lines.suffix(3))")
+        let frames = reader.events.filter { $0["event"] as? String == "frame" }
+        #expect(frames.count == 400 && frames.allSatisfy { $0["ok"] as? Bool == true }, "byte-exact after the switch")
+        let positions = Set(
+            frames.compactMap { frame in
+                (frame["group"] as? Int).flatMap { group in (frame["frame"] as? Int).map { group * 100 + $0 } }
+            })
+        #expect(positions.count == 400, "no frame twice")
+        #expect(try await other.metric("moq_relay_subscriptions_total") == 1, "the other path carries it now")
+        #expect(try await d.metric("moq_relay_links_up") == 1)
     }
 }

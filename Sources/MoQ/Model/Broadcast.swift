@@ -12,6 +12,9 @@ final class BroadcastState: Sendable {
         /// subscribes upstream on demand); nil means unknown tracks are not found. A relay re-points it
         /// when a lost publisher comes back.
         var source: (@Sendable (String) -> TrackProducer?)?
+        /// Starts feeding an existing track from the broadcast's upstream publisher (a session's upstream
+        /// subscription into it); lets another route take over the tracks when this one's publisher is lost.
+        var feeder: (@Sendable (TrackProducer) -> Void)?
     }
 
     let path: String
@@ -56,9 +59,31 @@ public struct BroadcastProducer: Sendable {
     /// The broadcast's tracks now.
     var tracks: [TrackProducer] { state.state.withLockedValue { Array($0.tracks.values) } }
 
-    /// Replaces the on-demand source of tracks (nil: unknown tracks are not found).
-    func setSource(_ source: (@Sendable (String) -> TrackProducer?)?) {
-        state.state.withLockedValue { $0.source = source }
+    /// Replaces the on-demand source of tracks (nil: unknown tracks are not found) and the feeder of
+    /// existing ones.
+    func setSource(
+        _ source: (@Sendable (String) -> TrackProducer?)?, feeder: (@Sendable (TrackProducer) -> Void)? = nil
+    ) {
+        state.state.withLockedValue {
+            $0.source = source
+            $0.feeder = feeder
+        }
+    }
+
+    /// Whether another broadcast can take over this one's tracks from its upstream (see `adopt`).
+    var hasFeeder: Bool { state.state.withLockedValue { $0.feeder != nil } }
+
+    /// Takes over `other`'s upstream: tracks asked for from now on come from its publisher, and the tracks
+    /// still open here are fed from it too, so their readers carry on (a relay failing over to another route).
+    func adopt(_ other: BroadcastProducer) {
+        let (source, feeder) = other.state.state.withLockedValue { ($0.source, $0.feeder) }
+        let open = state.state.withLockedValue { state -> [TrackProducer] in
+            state.source = source
+            state.feeder = feeder
+            return Array(state.tracks.values)
+        }
+        guard let feeder else { return }
+        for track in open where !track.isFinished { feeder(track) }
     }
 
     /// Ends the broadcast: every track finishes and the origin unannounces it.

@@ -123,6 +123,35 @@ public final class Origin: Sendable {
         }
     }
 
+    /// The route in use for `lost`'s path lost its publisher: when another live route can feed it, `lost`
+    /// stays announced (with that route's hop chain) and is fed through it from now on, so its subscribers
+    /// carry on; it ends when that route does. False when there is no such route.
+    public func failover(_ lost: BroadcastProducer) -> Bool {
+        let path = lost.path
+        let taken = state.withLockedValue { state -> (BroadcastProducer, UInt64)? in
+            guard state.routes[path]?.broadcast.state === lost.state, var candidates = state.alternates[path] else {
+                return nil
+            }
+            let usable = candidates.indices.filter {
+                !candidates[$0].broadcast.isEnded && candidates[$0].broadcast.hasFeeder
+            }
+            guard let best = usable.min(by: { candidates[$0].hops.count < candidates[$1].hops.count }) else {
+                return nil
+            }
+            let alternate = candidates.remove(at: best)
+            state.alternates[path] = candidates.isEmpty ? nil : candidates
+            state.nextID += 1
+            state.routes[path] = Route(broadcast: lost, hops: alternate.hops, id: state.nextID)
+            Self.notify(&state, .active(path: path, hops: alternate.hops))
+            return (alternate.broadcast, state.nextID)
+        }
+        guard let (alternate, id) = taken else { return false }
+        lost.onEnd { [weak self] in self?.remove(path: path, id: id) }
+        lost.adopt(alternate)
+        alternate.onEnd { lost.finish() }
+        return true
+    }
+
     /// Keeps `broadcast` announced (and its tracks open) after its publisher was lost, until a returning
     /// publisher of the same path adopts it or `endLingering` ends it. Nil if it is not announced here.
     public func linger(_ broadcast: BroadcastProducer) -> LingeringBroadcast? {

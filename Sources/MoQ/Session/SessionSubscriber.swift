@@ -347,6 +347,12 @@ extension MoQSession {
         }
         let lingering = broadcasts.compactMap { broadcast -> LingeringBroadcast? in
             broadcast.setSource(nil)
+            // Another route to it (a cluster's other path) takes over its tracks at once.
+            if configuration.consume.failover(broadcast) {
+                logger.info(
+                    "publisher lost: another route feeds its broadcast", metadata: ["broadcast": "\(broadcast.path)"])
+                return nil
+            }
             guard let lingering = configuration.consume.linger(broadcast) else {
                 broadcast.finish()  // not the route in use (another path is): nothing waits for it
                 return nil
@@ -379,27 +385,30 @@ extension MoQSession {
             exceeded("more than \(configuration.maxPeerBroadcasts) broadcasts announced")
             return
         }
+        // Tracks of the broadcast are pulled from the peer: new ones on demand, existing ones when this
+        // session takes them over (a returning publisher, or another route failing over to this one).
+        let feeder: @Sendable (TrackProducer) -> Void = { [weak self] track in
+            _ = self?.subscribe(
+                broadcast: path, track: track.name, into: track, options: SubscribeOptions(), upstream: true)
+        }
         let source: @Sendable (String) -> TrackProducer? = { [weak self] name in
             guard let self else { return nil }
             let producer = TrackProducer(name: name, cache: self.configuration.cache)
-            _ = self.subscribe(
-                broadcast: path, track: name, into: producer, options: SubscribeOptions(), upstream: true)
+            feeder(producer)
             return producer
         }
         let absolute = scope.absolute(path)
         if let resumed = configuration.consume.adoptLingering(absolute) {
             // The publisher is back: its subscribers' tracks carry on with the groups it sends now.
-            resumed.setSource(source)
-            for track in resumed.tracks where !track.isFinished {
-                _ = subscribe(
-                    broadcast: path, track: track.name, into: track, options: SubscribeOptions(), upstream: true)
-            }
+            resumed.setSource(source, feeder: feeder)
+            for track in resumed.tracks where !track.isFinished { feeder(track) }
             logger.info("publisher back: broadcast resumed", metadata: ["broadcast": "\(absolute)"])
             learned[path] = resumed
             configuration.consume.publish(resumed, hops: hops)
             return
         }
         let broadcast = BroadcastProducer(path: absolute, onDemand: source)
+        broadcast.setSource(source, feeder: feeder)
         learned[path] = broadcast
         configuration.consume.publish(broadcast, hops: hops)
     }
