@@ -141,6 +141,7 @@ public final class Relay: Service, Sendable {
                 logger.notice(
                     "cluster link down", metadata: ["url": "\(shown)", "code": "\(code)", "reason": "\(reason)"])
                 update {
+                    if session.peerSetup.origin != 0 { $0.node = session.peerSetup.origin }
                     $0.up = false
                     $0.since = Date().timeIntervalSince1970
                     $0.drops += 1

@@ -34,6 +34,25 @@ public struct RelayDataDirectory: Sendable {
         try wanted.write(toFile: namesFile, atomically: true, encoding: .utf8)
         return identity
     }
+
+    /// The node's hop id (its id in announcement chains and in a cluster): random 52-bit on first start,
+    /// then kept in `node-id`, so the cluster sees the same node after a restart.
+    public func nodeID() throws -> UInt64 {
+        let file = (path as NSString).appendingPathComponent("node-id")
+        if let text = try? String(contentsOfFile: file, encoding: .utf8),
+            let id = UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines)), id != 0
+        {
+            return id
+        }
+        let id = UInt64.random(in: 1..<(1 << 52))
+        do {
+            try "\(id)\n".write(toFile: file, atomically: true, encoding: .utf8)
+        } catch {
+            throw RelayDataDirectoryError(
+                description: "cannot write the node id to \(file): \(error.localizedDescription)")
+        }
+        return id
+    }
 }
 
 /// The data directory could not be used (the text says which and why).

@@ -146,7 +146,8 @@ struct ServeCommand: AsyncParsableCommand {
         let maxSubscriptions = try settings.integer("max-session-subscriptions", maxSessionSubscriptions) ?? 10_000
         let relay = try await Relay(
             configuration: RelayConfiguration(
-                host: host, port: port, identity: identity, transport: transport, cacheBytes: cacheBytes,
+                host: host, port: port, identity: identity, hopID: try data.nodeID(), transport: transport,
+                cacheBytes: cacheBytes,
                 publisherLinger: .milliseconds(Int(linger * 1000)),
                 maxSessionBroadcasts: maxBroadcasts, maxSessionSubscriptions: maxSubscriptions,
                 auth: auth, links: links, logger: logger))

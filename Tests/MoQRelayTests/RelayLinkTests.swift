@@ -97,10 +97,16 @@ struct RelayLinkTests {
         try await waitUntil { try await near.metric("moq_relay_links_up") == 0 }
         #expect(try await near.metric("moq_relay_link_drops_total") == 1)
 
-        // It comes back on the same port and data directory (same certificate): the link is redialled.
+        // It comes back on the same port and data directory (same certificate, same node id): the link is
+        // redialled.
+        let down = try #require((try await Self.nodes(near)["links"] as? [[String: Any]])?.first)
+        #expect(down["up"] as? Bool == false && down["drops"] as? Int == 1 && down["lastError"] is String, "\(down)")
+        let farNode = down["node"] as? Int
         far = try await RunningRelay.start(["--listen", "127.0.0.1:\(farPort)"], dataDirectory: far.dataDirectory)
         defer { far.process.terminate() }
         try await waitUntil(timeout: .seconds(30)) { try await near.metric("moq_relay_links_up") == 1 }
+        let farNodeAgain = try await Self.nodes(far)["node"] as? Int
+        #expect(farNode != nil && farNodeAgain == farNode, "a stable node id")
         let publisher = try Self.publish(far, "back/cam")
         defer { publisher.terminate() }
         try await waitUntil { try await httpGet("\(near.http)/announced/back").contains("back/cam") }
