@@ -31,6 +31,27 @@ import Testing
         #expect(done["frames"] as? Int == 30 && done["resent"] as? [Int] == [0, 5, 63, 119])
     }
 
+    @Test func aTransmissionOnOneNodePullsATrackPublishedOnAnother() async throws {
+        // The reference publisher is on node A; the transmission is made on node B, linked to A.
+        let a = try await TestRelay.start()
+        defer { a.process.terminate() }
+        let publisher = try await a.publish("site/cam", tracks: ["video"], frameSize: 1000)
+        defer { publisher.closeInput() }
+        let b = try await TestRelay.start(["--cluster-connect", a.url, "--cluster-fingerprint", a.pin])
+        defer { b.process.terminate() }
+        try await waitUntil(timeout: .seconds(20)) {
+            try await httpGet(b.http + "/announced").split(separator: "\n").contains("site/cam")
+        }
+        let done = try await runClient(
+            b,
+            [
+                "--stream", "video;broadcast=site/cam", "--chunk-size", "500", "--count", "60", "--drop", "3,40",
+                "--frame-size", "1000",
+            ])
+        #expect(done["ok"] as? Bool == true, "\(done)")
+        #expect(done["frames"] as? Int == 30 && done["resent"] as? [Int] == [3, 40])
+    }
+
     @Test func pythonClientJoinsSmallFramesIntoChunks() async throws {
         let relay = try await TestRelay.start()
         let publisher = try await relay.publish("room/mic", tracks: ["audio"], frameSize: 100, intervalMs: 5)

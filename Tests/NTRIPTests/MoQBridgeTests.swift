@@ -86,11 +86,16 @@ struct MoQBridgeTests {
         #expect(table.contains("\r\nSTR;MQ;"))
     }
 
-    @Test func anNTRIPSourceOnOneRelayFeedsClientsOfAnotherThroughALink() async throws {
+    @Test func anNTRIPSourceOnOneRelayFeedsClientsOfAnotherTwoLinksAway() async throws {
+        // Three nodes in a line: near -> middle -> far (each dials the next).
         let far = try await RunningCaster.start()
         defer { far.stop() }
-        let near = try await RunningCaster.start(extra: [
+        let middle = try await RunningCaster.start(extra: [
             "--cluster-connect", far.url, "--cluster-fingerprint", far.pin,
+        ])
+        defer { middle.stop() }
+        let near = try await RunningCaster.start(extra: [
+            "--cluster-connect", middle.url, "--cluster-fingerprint", middle.pin,
         ])
         defer { near.stop() }
         let source = try await far.makeStream("source.rtcm", epochs: 300)
@@ -102,7 +107,7 @@ struct MoQBridgeTests {
             ])
         defer { ntripSource.terminate() }
         _ = try await ntripSource.waitForEvent { $0["event"] as? String == "sent" }
-        // The mount reaches the near relay as broadcast ntrip/FAR over the link, and its caster serves it.
+        // The mount reaches the near relay as broadcast ntrip/FAR over two links, and its caster serves it.
         try await waitUntilLive(near, mount: "FAR")
         let v1 = try near.peer(
             "client",
