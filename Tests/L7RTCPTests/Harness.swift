@@ -1,32 +1,11 @@
 import Foundation
 import TestSupport
 
-/// A `moq-relay` on ephemeral loopback ports with its own data directory (as MoQRelayTests' RunningRelay),
-/// plus the reference publisher and a curl-based HTTP exchange for the L7RTCP routes.
-struct TestRelay {
-    let process: PeerProcess
-    let url: String
-    let pin: String
-    let http: String
-    let dataDirectory: URL
+/// The relay the L7RTCP tests run (TestSupport's `RunningRelay`), with the reference publisher and a
+/// curl-based HTTP exchange for the L7RTCP routes.
+typealias TestRelay = RunningRelay
 
-    static func start(_ arguments: [String] = [], dataDirectory: URL? = nil) async throws -> TestRelay {
-        let httpPort = try freeTCPPort()
-        let data = try dataDirectory ?? Repository.temporaryDirectory()
-        let process = try PeerProcess(
-            try Repository.product("moq-relay"),
-            [
-                "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:\(httpPort)", "--ntrip-listen", "127.0.0.1:0",
-                "--log-level", "warning", "--data-dir", data.path,
-            ] + arguments,
-            name: "moq-relay")
-        let listening = try await process.waitForLine(prefix: "moq-relay listening on ")
-        let url = String(listening.split(separator: " ")[3])
-        let pin = String(try await process.waitForLine(prefix: "certificate sha256 ").split(separator: " ")[2])
-        return TestRelay(
-            process: process, url: url, pin: pin, http: "http://127.0.0.1:\(httpPort)", dataDirectory: data)
-    }
-
+extension RunningRelay {
     /// The reference (moq-rs) client publishing `broadcast` with fixed-size frames until `groups` are written,
     /// waiting until the relay announces it.
     func publish(

@@ -1,16 +1,15 @@
-import Foundation
-import TestSupport
+public import Foundation
 
 /// A running `moq-relay` on ephemeral loopback ports, with its own data directory.
-struct RunningRelay {
-    let process: PeerProcess
-    let url: String
-    let pin: String
-    let http: String
-    let dataDirectory: URL
+public struct RunningRelay: Sendable {
+    public let process: PeerProcess
+    public let url: String
+    public let pin: String
+    public let http: String
+    public let dataDirectory: URL
 
     /// Starts the relay with `arguments` added to its defaults (ephemeral ports, a fresh data directory).
-    static func start(_ arguments: [String] = [], dataDirectory: URL? = nil, logLevel: String = "warning") async throws
+    public static func start(_ arguments: [String] = [], dataDirectory: URL? = nil, logLevel: String = "warning") async throws
         -> RunningRelay
     {
         let httpPort = try freeTCPPort()
@@ -31,7 +30,7 @@ struct RunningRelay {
     }
 
     /// A value from the relay's `/metrics` (nil if the line is missing).
-    func metric(_ name: String) async throws -> Int? {
+    public func metric(_ name: String) async throws -> Int? {
         let metrics = try await httpGet("\(http)/metrics")
         return metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap {
             Int($0.split(separator: " ")[1])
@@ -41,7 +40,7 @@ struct RunningRelay {
     /// A reference (moq-rs) client command against the relay; `path` is added to the relay's URL
     /// (e.g. `demo?jwt=...`).
     /// `webTransport` dials `https://` (WebTransport) instead of `moqt://` (raw QUIC).
-    func reference(_ command: String, _ arguments: [String], path: String = "", webTransport: Bool = false) throws
+    public func reference(_ command: String, _ arguments: [String], path: String = "", webTransport: Bool = false) throws
         -> PeerProcess
     {
         let base = webTransport ? url.replacingOccurrences(of: "moqt://", with: "https://") : url
