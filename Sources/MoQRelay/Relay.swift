@@ -27,8 +27,10 @@ public final class Relay: Service, Sendable {
     /// The cluster links and how they are doing, in configuration order.
     public var links: [RelayLinkStatus] {
         let all = linkStatus.withLockedValue { $0 }
-        return configuration.links.compactMap { link in
-            guard let entry = all[link.url] else { return nil }
+        let configured = configuration.links.map(\.url)
+        let discovered = all.keys.filter { !configured.contains($0) }.sorted()
+        return (configured + discovered).compactMap { url in
+            guard let entry = all[url] else { return nil }
             var status = entry.status
             if let origin = entry.session?.peerSetup.origin, origin != 0 { status.node = origin }
             return status
@@ -82,8 +84,14 @@ public final class Relay: Service, Sendable {
             group.addTask { await server.run { session in await self.track(session) } }
             group.addTask { await self.endLingeringBroadcasts() }
             for link in configuration.links { group.addTask { await self.maintain(link) } }
+            let announcement = configuration.clusterNode.map { BroadcastProducer(path: Self.meshPath(for: $0.url)) }
+            if let node = configuration.clusterNode, let announcement {
+                origin.publish(announcement)
+                if node.mesh { group.addTask { await self.joinMesh(as: node) } }
+            }
             // Returns when graceful shutdown starts (or throws when the task is cancelled: close at once).
             let graceful = (try? await gracefulShutdown()) != nil
+            announcement?.finish()  // the other nodes stop dialling this one
             await drain(graceful: graceful)
             group.cancelAll()  // lingering broadcasts end now, links close
         }
@@ -103,7 +111,7 @@ public final class Relay: Service, Sendable {
 
     /// Keeps a link to another relay up until cancelled: dial, run the session, and when it ends dial
     /// again after a backoff (0.5 s doubling to 10 s; back to 0.5 s after a link that held a minute).
-    private func maintain(_ link: RelayLink) async {
+    func maintain(_ link: RelayLink) async {
         let logger = configuration.logger
         var backoff = Duration.milliseconds(500)
         let shown = MoQSession.redacted(link.url)

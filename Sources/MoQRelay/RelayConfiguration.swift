@@ -28,6 +28,8 @@ public struct RelayConfiguration: Sendable {
     public var auth: RelayAuth
     /// Other relay nodes this one dials and keeps linked (redialled with backoff when a link drops).
     public var links: [RelayLink]
+    /// This node's place in a cluster mesh: announced to the others, and dialling the ones it learns of.
+    public var clusterNode: RelayClusterNode?
     public var logger: Logger
 
     public init(
@@ -36,7 +38,8 @@ public struct RelayConfiguration: Sendable {
         drainTime: Duration = .seconds(2), transport: QUICTransportConfiguration = .init(),
         cacheBytes: Int = 256 << 20, publisherLinger: Duration = .seconds(5), subscriberLinger: Duration = .seconds(2),
         maxSessionBroadcasts: Int = 10_000, maxSessionSubscriptions: Int = 10_000,
-        auth: RelayAuth = RelayAuth(), links: [RelayLink] = [], logger: Logger = Logger(label: "moq-relay")
+        auth: RelayAuth = RelayAuth(), links: [RelayLink] = [], clusterNode: RelayClusterNode? = nil,
+        logger: Logger = Logger(label: "moq-relay")
     ) {
         self.host = host
         self.port = port
@@ -52,6 +55,7 @@ public struct RelayConfiguration: Sendable {
         self.maxSessionSubscriptions = maxSessionSubscriptions
         self.auth = auth
         self.links = links
+        self.clusterNode = clusterNode
         self.logger = logger
     }
 }

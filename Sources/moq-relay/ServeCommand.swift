@@ -102,6 +102,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "PEM file of the CAs that sign the linked nodes' certificates.")
     var clusterCa: String?
 
+    @Option(
+        help: """
+            This node's URL as the other nodes reach it (moqt://HOST:PORT/): announced to the cluster under .cluster/.
+            """)
+    var clusterNode: String?
+
+    @Flag(
+        help:
+            "Dial every node announced in the cluster whose --cluster-node URL sorts after this node's (needs --cluster-node)."
+    )
+    var clusterMesh = false
+
     @Option(help: "L7RTCP: chunks each stream feed retains for pulls and resends (default 4096).")
     var l7rtcpRetention: Int?
 
@@ -131,7 +143,20 @@ struct ServeCommand: AsyncParsableCommand {
         let data = try RelayDataDirectory(path: settings.string("data-dir", dataDir, default: "data"))
         let identity = try loadIdentity(settings, data: data)
         let auth = try loadAuth(settings, logger: logger)
-        let links = try loadLinks(settings)
+        let (links, verification) = try loadLinks(settings)
+        let clusterNode = try settings.string("cluster-node", self.clusterNode).map { url in
+            do {
+                _ = try MoQURL(url)
+            } catch {
+                throw ValidationError("--cluster-node \(url): \(error) (expected moqt://HOST:PORT/)")
+            }
+            let mesh =
+                clusterMesh || settings.string("cluster-mesh", nil).map { ["1", "true", "yes"].contains($0) } == true
+            return RelayClusterNode(url: url, mesh: mesh, verification: verification)
+        }
+        if clusterMesh, clusterNode == nil {
+            throw ValidationError("--cluster-mesh needs --cluster-node (this node's URL for the others to dial)")
+        }
 
         let linger = try settings.seconds("publisher-linger", publisherLinger) ?? 5
         var transport = QUICTransportConfiguration()
@@ -150,7 +175,7 @@ struct ServeCommand: AsyncParsableCommand {
                 cacheBytes: cacheBytes,
                 publisherLinger: .milliseconds(Int(linger * 1000)),
                 maxSessionBroadcasts: maxBroadcasts, maxSessionSubscriptions: maxSubscriptions,
-                auth: auth, links: links, logger: logger))
+                auth: auth, links: links, clusterNode: clusterNode, logger: logger))
         let store = try RelayStore(directory: URL(fileURLWithPath: data.path))
         let ntripUsers =
             ntripUser.isEmpty
@@ -226,7 +251,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// The nodes to link to and how their certificates are trusted (pins beat a CA file beat the system).
-    private func loadLinks(_ settings: RelaySettings) throws -> [RelayLink] {
+    private func loadLinks(_ settings: RelaySettings) throws -> ([RelayLink], QUICPeerVerification) {
         let urls = settings.list("cluster-connect", clusterConnect) ?? []
         let pins = try (settings.list("cluster-fingerprint", clusterFingerprint) ?? []).map { text in
             guard let pin = AddressText.hexBytes(text), pin.count == 32 else {
@@ -240,7 +265,7 @@ struct ServeCommand: AsyncParsableCommand {
             pins.isEmpty
             ? settings.string("cluster-ca", clusterCa).map { .certificateAuthorities(pemFile: $0) } ?? .systemRoots
             : .pinnedSHA256(pins)
-        return try urls.map { url in
+        let links = try urls.map { url in
             do {
                 _ = try MoQURL(url)
             } catch {
@@ -249,6 +274,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
             return RelayLink(url: url, verification: verification)
         }
+        return (links, verification)
     }
 
     private func loadAuth(_ settings: RelaySettings, logger: Logger) throws -> RelayAuth {

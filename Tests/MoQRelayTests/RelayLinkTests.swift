@@ -202,3 +202,54 @@ struct RelayFailoverTests {
         #expect(try await d.metric("moq_relay_links_up") == 1)
     }
 }
+
+/// `--cluster-node` + `--cluster-mesh`: nodes that only know a seed find each other and link directly.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct RelayMeshTests {
+    @Test func nodesThatOnlyKnowASeedLinkDirectlyAndOutliveIt() async throws {
+        // One certificate for the three nodes (so one pin trusts them all): the seed's generated one.
+        let seedPort = try freeUDPPort()
+        let seedURL = "moqt://127.0.0.1:\(seedPort)/"
+        let seed = try await RunningRelay.start([
+            "--listen", "127.0.0.1:\(seedPort)", "--cluster-node", seedURL, "--cluster-mesh",
+        ])
+        defer { seed.process.terminate() }
+        let certificate = seed.dataDirectory.appendingPathComponent("generated-cert.pem").path
+        let key = seed.dataDirectory.appendingPathComponent("generated-key.pem").path
+        var nodes: [RunningRelay] = []
+        defer { nodes.forEach { $0.process.terminate() } }
+        for _ in 0..<2 {
+            let port = try freeUDPPort()
+            nodes.append(
+                try await RunningRelay.start([
+                    "--listen", "127.0.0.1:\(port)", "--tls-cert", certificate, "--tls-key", key,
+                    "--cluster-node", "moqt://127.0.0.1:\(port)/", "--cluster-mesh", "--cluster-connect", seedURL,
+                    "--cluster-fingerprint", seed.pin, "--idle-timeout", "2",
+                ]))
+        }
+        let (b, c) = (nodes[0], nodes[1])
+        #expect(b.pin == seed.pin && c.pin == seed.pin)
+        // Whichever URL sorts first dials the other: between them they hold three links (two to the seed).
+        try await waitUntil(timeout: .seconds(30)) {
+            let up = try await (b.metric("moq_relay_links_up") ?? 0) + (c.metric("moq_relay_links_up") ?? 0)
+            return up == 3
+        }
+        let cNode = try #require(try await RelayLinkTests.nodes(c)["node"] as? Int)
+
+        // A broadcast published on C reaches B over the direct link (one hop), not through the seed.
+        let publisher = try RelayLinkTests.publish(c, "mesh/cam")
+        defer { publisher.terminate() }
+        try await waitUntil { try await httpGet("\(b.http)/announced/mesh") == "mesh/cam\n" }
+        try await RelayLinkTests.expectDelivered(b, "mesh/cam", count: 30)
+        let routes = try #require(try await RelayLinkTests.nodes(b)["routes"] as? [[String: Any]])
+        let route = try #require(routes.first { $0["path"] as? String == "mesh/cam" })
+        #expect((route["hops"] as? [Int])?.last == cNode, "the direct link: \(routes)")
+
+        // The seed goes away; B and C stay linked and keep serving each other.
+        kill(seed.process.pid, SIGKILL)
+        try await waitUntil {
+            try await (b.metric("moq_relay_links_up") ?? 0) + (c.metric("moq_relay_links_up") ?? 0) == 1
+        }
+        try await RelayLinkTests.expectDelivered(b, "mesh/cam", count: 30)
+    }
+}

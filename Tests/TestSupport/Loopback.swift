@@ -7,8 +7,13 @@ import Testing
 #endif
 
 /// A TCP port that was free a moment ago.
-public func freeTCPPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+public func freeTCPPort() throws -> Int { try freePort(type: Int32(SOCK_STREAM.rawValue)) }
+
+/// A loopback UDP port that was free a moment ago (for a relay that must know its own URL before it starts).
+public func freeUDPPort() throws -> Int { try freePort(type: Int32(SOCK_DGRAM.rawValue)) }
+
+private func freePort(type: Int32) throws -> Int {
+    let fd = socket(AF_INET, type, 0)
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
@@ -19,7 +24,7 @@ public func freeTCPPort() throws -> Int {
             bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
         }
     }
-    guard bound else { throw PeerError("no free TCP port") }
+    guard bound else { throw PeerError("no free port") }
     return Int(UInt16(bigEndian: address.sin_port))
 }
 

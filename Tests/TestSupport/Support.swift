@@ -48,6 +48,7 @@ extension PeerProcess {
             try await Task.sleep(for: .milliseconds(20))
         }
         throw PeerError(
-            "\(name): no matching event within \(timeout); stdout tail: \(lines.suffix(8)); stderr: \(stderr.suffix(1500))")
+            "\(name): no matching event within \(timeout); stdout tail: \(lines.suffix(8)); stderr: \(stderr.suffix(1500))"
+        )
     }
 }
