@@ -29,7 +29,7 @@ extension Relay {
                 else { continue }
                 dialed.insert(url)
                 configuration.logger.info("cluster: dialing a discovered node", metadata: ["url": "\(url)"])
-                let link = RelayLink(url: url, verification: node.verification)
+                let link = RelayLink(url: url, verification: node.verification).withToken(node.token)
                 group.addTask { await self.maintain(link) }
             }
         }

@@ -9,10 +9,15 @@ public struct RelayClusterNode: Sendable {
     public var mesh: Bool
     /// How discovered nodes' certificates are trusted.
     public var verification: QUICPeerVerification
+    /// The token this node presents when it dials a discovered node (`?jwt=`), where nodes require one.
+    public var token: String?
 
-    public init(url: String, mesh: Bool = true, verification: QUICPeerVerification = .systemRoots) {
+    public init(
+        url: String, mesh: Bool = true, verification: QUICPeerVerification = .systemRoots, token: String? = nil
+    ) {
         self.url = url
         self.mesh = mesh
         self.verification = verification
+        self.token = token
     }
 }

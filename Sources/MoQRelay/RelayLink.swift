@@ -13,4 +13,12 @@ public struct RelayLink: Sendable, Equatable {
         self.url = url
         self.verification = verification
     }
+
+    /// This link carrying `token` in `?jwt=` (unchanged when it has no token to add or already carries one).
+    public func withToken(_ token: String?) -> RelayLink {
+        guard let token, !token.isEmpty, !url.contains("jwt=") else { return self }
+        var link = self
+        link.url += (url.contains("?") ? "&" : "?") + "jwt=" + token
+        return link
+    }
 }

@@ -104,6 +104,13 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         help: """
+            Token this node presents to the nodes it dials (?jwt=), for links whose URL has none and for discovered \
+            nodes; mint one granting everything: moq-relay token sign --key root.jwk --root "" --put "" --get "".
+            """)
+    var clusterToken: String?
+
+    @Option(
+        help: """
             This node's URL as the other nodes reach it (moqt://HOST:PORT/): announced to the cluster under .cluster/.
             """)
     var clusterNode: String?
@@ -143,7 +150,9 @@ struct ServeCommand: AsyncParsableCommand {
         let data = try RelayDataDirectory(path: settings.string("data-dir", dataDir, default: "data"))
         let identity = try loadIdentity(settings, data: data)
         let auth = try loadAuth(settings, logger: logger)
-        let (links, verification) = try loadLinks(settings)
+        let clusterToken = settings.string("cluster-token", self.clusterToken)
+        let (configuredLinks, verification) = try loadLinks(settings)
+        let links = configuredLinks.map { $0.withToken(clusterToken) }
         let clusterNode = try settings.string("cluster-node", self.clusterNode).map { url in
             do {
                 _ = try MoQURL(url)
@@ -152,7 +161,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let mesh =
                 clusterMesh || settings.string("cluster-mesh", nil).map { ["1", "true", "yes"].contains($0) } == true
-            return RelayClusterNode(url: url, mesh: mesh, verification: verification)
+            return RelayClusterNode(url: url, mesh: mesh, verification: verification, token: clusterToken)
         }
         if clusterMesh, clusterNode == nil {
             throw ValidationError("--cluster-mesh needs --cluster-node (this node's URL for the others to dial)")

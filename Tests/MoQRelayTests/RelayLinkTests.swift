@@ -207,25 +207,31 @@ struct RelayFailoverTests {
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct RelayMeshTests {
     @Test func nodesThatOnlyKnowASeedLinkDirectlyAndOutliveIt() async throws {
+        // Nodes require tokens (clients are anonymous under mesh/ only), so every link, dialled or
+        // discovered, must present the cluster token.
+        let key = try Repository.temporaryDirectory().appendingPathComponent("root.jwk")
+        _ = try await RelayAuthInteropTests.token(["generate", "--key", key.path])
+        let token = try await RelayAuthInteropTests.sign(key, ["--root", "", "--put", "", "--get", ""])
+        let auth = ["--auth-key", key.path, "--auth-public", "mesh", "--cluster-token", token]
         // One certificate for the three nodes (so one pin trusts them all): the seed's generated one.
         let seedPort = try freeUDPPort()
         let seedURL = "moqt://127.0.0.1:\(seedPort)/"
-        let seed = try await RunningRelay.start([
-            "--listen", "127.0.0.1:\(seedPort)", "--cluster-node", seedURL, "--cluster-mesh",
-        ])
+        let seed = try await RunningRelay.start(
+            ["--listen", "127.0.0.1:\(seedPort)", "--cluster-node", seedURL, "--cluster-mesh"] + auth)
         defer { seed.process.terminate() }
         let certificate = seed.dataDirectory.appendingPathComponent("generated-cert.pem").path
-        let key = seed.dataDirectory.appendingPathComponent("generated-key.pem").path
+        let privateKey = seed.dataDirectory.appendingPathComponent("generated-key.pem").path
         var nodes: [RunningRelay] = []
         defer { nodes.forEach { $0.process.terminate() } }
         for _ in 0..<2 {
             let port = try freeUDPPort()
             nodes.append(
-                try await RunningRelay.start([
-                    "--listen", "127.0.0.1:\(port)", "--tls-cert", certificate, "--tls-key", key,
-                    "--cluster-node", "moqt://127.0.0.1:\(port)/", "--cluster-mesh", "--cluster-connect", seedURL,
-                    "--cluster-fingerprint", seed.pin, "--idle-timeout", "2",
-                ]))
+                try await RunningRelay.start(
+                    [
+                        "--listen", "127.0.0.1:\(port)", "--tls-cert", certificate, "--tls-key", privateKey,
+                        "--cluster-node", "moqt://127.0.0.1:\(port)/", "--cluster-mesh", "--cluster-connect", seedURL,
+                        "--cluster-fingerprint", seed.pin, "--idle-timeout", "2",
+                    ] + auth))
         }
         let (b, c) = (nodes[0], nodes[1])
         #expect(b.pin == seed.pin && c.pin == seed.pin)
