@@ -39,13 +39,21 @@ peak_rss_mib() { awk '/VmHWM/{printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-table="| caster | clients | connected | dropped | epochs delivered / expected | p50 ms | p99 ms | max ms | caster CPU s | peak RSS MiB |
-|---|---:|---:|---:|---|---:|---:|---:|---:|---:|"
+table="| caster | clients | connected | dropped | epochs delivered / expected | p50 ms | p99 ms | max ms | caster CPU s | steady CPU ms per epoch | peak RSS MiB |
+|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"
+
+# Samples the caster's CPU twice a second into $work/cpu-$1 (time, CPU seconds) while it runs.
+sample_cpu() { while kill -0 "$1" 2>/dev/null; do echo "$(date +%s.%N) $(cpu_seconds "$1")"; sleep 0.5; done > "$work/cpu-$1" & }
+# Caster CPU per epoch over the measured window only (the last $seconds s before now; epochs at 1 Hz).
+steady_cpu_ms() {
+  awk -v end="$(date +%s.%N)" -v now="$(cpu_seconds "$1")" -v s="$seconds" \
+    '$1 <= end - s {start=$2} END {printf "%.0f", (now - start) * 1000 / s}' "$work/cpu-$1"
+}
 
 row() { # caster-name clients result pid cpu-before
   local cpu; cpu=$(awk -v a="$(cpu_seconds "$4")" -v b="$5" 'BEGIN{printf "%.1f", a - b}')
   table+="
-| $1 | $2 | $(field connected "$3") | $(field dropped "$3") | $(field epochs "$3") / $(field 'expected~' "$3") | $(field p50_ms "$3") | $(field p99_ms "$3") | $(field max_ms "$3") | $cpu | $(peak_rss_mib "$4") |"
+| $1 | $2 | $(field connected "$3") | $(field dropped "$3") | $(field epochs "$3") / $(field 'expected~' "$3") | $(field p50_ms "$3") | $(field p99_ms "$3") | $(field max_ms "$3") | $cpu | $(steady_cpu_ms "$4") | $(peak_rss_mib "$4") |"
 }
 
 for clients in $client_counts; do
@@ -55,6 +63,7 @@ for clients in $client_counts; do
   relay=$!; pids+=("$relay")
   for _ in $(seq 100); do grep -q '^certificate sha256' "$work/relay.out" 2>/dev/null && break; sleep 0.1; done
   before=$(cpu_seconds "$relay")
+  sample_cpu "$relay"
   result=$(.build/release/ntrip-bench --caster "127.0.0.1:$port" --mount DEMO --source-password source \
     --clients "$clients" --seconds "$seconds" | grep '^RESULT')
   echo "moq-relay $clients: $result" >&2
@@ -68,6 +77,7 @@ str2str -in "tcpsvr://:$in_port" -out "ntripc://user:password@:$caster_port/DEMO
 anchor=$!; pids+=("$anchor")
 sleep 1
 before=$(cpu_seconds "$anchor")
+sample_cpu "$anchor"
 result=$(.build/release/ntrip-bench --caster "127.0.0.1:$caster_port" --source "127.0.0.1:$in_port" --mount DEMO \
   --clients 30 --seconds "$seconds" | grep '^RESULT')
 echo "str2str 30: $result" >&2
