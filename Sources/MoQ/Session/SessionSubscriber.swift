@@ -407,7 +407,7 @@ extension MoQSession {
             configuration.consume.publish(resumed, hops: hops)
             return
         }
-        let broadcast = BroadcastProducer(path: absolute, onDemand: source)
+        let broadcast = BroadcastProducer(path: absolute)
         broadcast.setSource(source, feeder: feeder)
         learned[path] = broadcast
         configuration.consume.publish(broadcast, hops: hops)
