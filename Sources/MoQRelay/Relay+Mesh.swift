@@ -20,7 +20,8 @@ extension Relay {
     /// Dials the nodes announced in the mesh whose URL sorts after `node.url`, once each; a node that goes
     /// away is redialled by its link until it is back.
     func joinMesh(as node: RelayClusterNode) async {
-        var dialed = Set(configuration.links.map(\.url))
+        // Configured links count by their URL without the query (a token may have been added to it).
+        var dialed = Set(configuration.links.map { String($0.url.prefix { $0 != "?" }) })
         dialed.insert(node.url)
         await withDiscardingTaskGroup { group in
             for await announcement in origin.announcements(prefix: Self.meshPrefix) {
