@@ -25,12 +25,14 @@ extension Relay {
         dialed.insert(node.url)
         await withDiscardingTaskGroup { group in
             for await announcement in origin.announcements(prefix: Self.meshPrefix) {
-                guard case .active(let path, _) = announcement, let url = Self.meshURL(of: path), node.url < url,
+                guard case .active(let path, _, _) = announcement, let url = Self.meshURL(of: path), node.url < url,
                     !dialed.contains(url)
                 else { continue }
                 dialed.insert(url)
                 configuration.logger.info("cluster: dialing a discovered node", metadata: ["url": "\(url)"])
-                let link = RelayLink(url: url, verification: node.verification).withToken(node.token)
+                guard let link = try? RelayLink(url: url, verification: node.verification).withToken(node.token) else {
+                    continue
+                }
                 group.addTask { await self.maintain(link) }
             }
         }

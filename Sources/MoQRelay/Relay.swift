@@ -98,8 +98,10 @@ public final class Relay: Service, Sendable {
     }
 
     /// How every session of the relay, accepted or dialled, shares the origin, cache and counters.
-    private func sessionConfiguration(admission: MoQAdmissionPolicy?) -> MoQSessionConfiguration {
-        MoQSessionConfiguration(
+    private func sessionConfiguration(admission: MoQAdmissionPolicy?, linkCost: UInt64? = nil)
+        -> MoQSessionConfiguration
+    {
+        var session = MoQSessionConfiguration(
             publish: origin, consume: origin, hopID: configuration.hopID, counters: metrics.traffic,
             admission: admission,
             onPublisherLost: { [lostSink] broadcasts in broadcasts.forEach { lostSink.yield($0) } },
@@ -107,6 +109,8 @@ public final class Relay: Service, Sendable {
             maxPeerBroadcasts: configuration.maxSessionBroadcasts,
             maxPeerSubscriptions: configuration.maxSessionSubscriptions,
             logger: configuration.logger)
+        session.linkCost = linkCost
+        return session
     }
 
     /// Keeps a link to another relay up until cancelled: dial, run the session, and when it ends dial
@@ -119,7 +123,8 @@ public final class Relay: Service, Sendable {
             linkStatus.withLockedValue { all in
                 var status =
                     all[link.url]?.status
-                    ?? RelayLinkStatus(url: shown, up: false, since: Date().timeIntervalSince1970, drops: 0)
+                    ?? RelayLinkStatus(
+                        url: shown, cost: link.cost, up: false, since: Date().timeIntervalSince1970, drops: 0)
                 change(&status)
                 all[link.url] = (status, session)
             }
@@ -132,7 +137,8 @@ public final class Relay: Service, Sendable {
                     url: link.url,
                     configuration: MoQClient.Configuration(
                         verification: link.verification, versions: configuration.versions,
-                        session: sessionConfiguration(admission: nil), transport: configuration.transport))
+                        session: sessionConfiguration(admission: nil, linkCost: link.cost),
+                        transport: configuration.transport))
                 logger.info("cluster link up", metadata: ["url": "\(shown)"])
                 metrics.linkChanged(up: true)
                 update(session: session) {

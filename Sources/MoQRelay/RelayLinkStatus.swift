@@ -5,6 +5,8 @@ import Foundation
 public struct RelayLinkStatus: Sendable, Codable, Equatable {
     /// The link's URL with any token left out.
     public var url: String
+    /// The link's configured cost (`?cost=N`), if set.
+    public var cost: UInt64?
     public var up: Bool
     /// The far node's hop id, from its SETUP (nil until a session came up, or on lite-04).
     public var node: UInt64?

@@ -26,11 +26,12 @@ public enum RelayHTTPServer {
     }
 
     /// One announced path per line.
-    /// `GET /nodes`: this node's hop id, its cluster links, and the route (hop chain) to every broadcast.
+    /// `GET /nodes`: this node's hop id, its cluster links, and the route (hop chain, cost) to every broadcast.
     static func nodes(_ relay: Relay) throws -> Response {
         struct Route: Encodable {
             let path: String
             let hops: [UInt64]
+            let cost: UInt64
         }
         struct Nodes: Encodable {
             let node: UInt64
@@ -38,7 +39,9 @@ public enum RelayHTTPServer {
             let routes: [Route]
         }
         let origin = relay.origin
-        let routes = origin.announced().compactMap { path in origin.hops(of: path).map { Route(path: path, hops: $0) } }
+        let routes = origin.announced().compactMap { path in
+            origin.route(to: path).map { Route(path: path, hops: $0.hops, cost: $0.cost) }
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let body = try encoder.encode(Nodes(node: relay.configuration.hopID, links: relay.links, routes: routes))

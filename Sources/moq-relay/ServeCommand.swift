@@ -87,8 +87,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         help: """
-            Another relay node to link to, moqt://HOST:PORT/[PATH][?jwt=TOKEN] (repeatable): broadcasts flow both \
-            ways through the link, which is redialled when it drops.
+            Another relay node to link to, moqt://HOST:PORT/[PATH][?cost=N][&jwt=TOKEN] (repeatable): broadcasts \
+            flow both ways through the link, which is redialled when it drops; routes prefer the lowest sum of \
+            link costs (default 1 per link), then the fewest hops.
             """)
     var clusterConnect: [String] = []
 
@@ -276,12 +277,14 @@ struct ServeCommand: AsyncParsableCommand {
             : .pinnedSHA256(pins)
         let links = try urls.map { url in
             do {
-                _ = try MoQURL(url)
+                let link = try RelayLink(url: url, verification: verification)
+                _ = try MoQURL(link.url)
+                return link
             } catch {
                 throw ValidationError(
-                    "--cluster-connect \(url): \(error) (expected moqt://HOST:PORT/ or https://HOST:PORT/)")
+                    "--cluster-connect \(url): \(error) (expected moqt://HOST:PORT/[?cost=N][&jwt=TOKEN] or https://...)"
+                )
             }
-            return RelayLink(url: url, verification: verification)
         }
         return (links, verification)
     }

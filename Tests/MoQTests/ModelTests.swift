@@ -148,6 +148,24 @@ struct ModelTests {
         #expect(origin.announced() == [])
     }
 
+    @Test func theCheapestRouteWinsOverTheShortestAndFailoverPicksTheCheapest() async throws {
+        let origin = Origin()
+        var announcements = origin.announcements(prefix: "cam").makeAsyncIterator()
+        let direct = BroadcastProducer(path: "cam")
+        origin.publish(direct, hops: [1], cost: 10)
+        #expect(await announcements.next() == .active(path: "cam", hops: [1], cost: 10))
+        let twoHops = BroadcastProducer(path: "cam")
+        origin.publish(twoHops, hops: [1, 2], cost: 2)  // longer but cheaper: in use
+        #expect(await announcements.next() == .active(path: "cam", hops: [1, 2], cost: 2))
+        let threeHops = BroadcastProducer(path: "cam")
+        origin.publish(threeHops, hops: [1, 3, 4], cost: 3)  // kept aside
+        #expect(origin.route(to: "cam")?.cost == 2)
+        twoHops.finish()  // the next cheapest takes over, though it is the longest
+        #expect(await announcements.next() == .active(path: "cam", hops: [1, 3, 4], cost: 3))
+        threeHops.finish()
+        #expect(await announcements.next() == .active(path: "cam", hops: [1], cost: 10))
+    }
+
     @Test func pathsNormalizeAndMatchBySegment() {
         #expect(MoQPath.normalize("/a//b/") == "a/b")
         #expect(MoQPath.normalize("/") == "")

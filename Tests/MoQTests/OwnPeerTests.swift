@@ -54,6 +54,33 @@ struct OwnPeerTests {
         }
     }
 
+    /// Route costs cross the session: lite-06 announcements carry the sender's cost, the receiver adds the
+    /// link's price (its own `linkCost`, told to the peer in SETUP); lite-05 has no costs, each hop counts 1.
+    @Test(arguments: [MoQVersion.lite06, .lite05])
+    func routeCostsAddTheLinkPrice(version: MoQVersion) async throws {
+        let serverOrigin = Origin()
+        serverOrigin.publish(BroadcastProducer(path: "cam"), hops: [9], cost: 3)
+        try await withOurServer(versions: [version], origin: serverOrigin) { url, pin, origin in
+            let mine = Origin()
+            mine.publish(BroadcastProducer(path: "up"))
+            var session = MoQSessionConfiguration(publish: mine, consume: Origin())
+            session.linkCost = 5
+            let learned = session.consume
+            var client = configuration(pin, versions: [version])
+            client.session = session
+            try await MoQClient.withSession(url: url, configuration: client) { _ in
+                try await waitUntil { learned.route(to: "cam") != nil && origin.route(to: "up") != nil }
+                if version == .lite06 {
+                    #expect(learned.route(to: "cam")?.cost == 8, "announced 3 + link 5")
+                    #expect(origin.route(to: "up")?.cost == 5, "the peer's SETUP Cost is the link's price")
+                } else {
+                    #expect(learned.route(to: "cam")?.cost == 6, "one hop before the peer + link 5")
+                    #expect(origin.route(to: "up")?.cost == 1, "no SETUP Cost before lite-06: 1")
+                }
+            }
+        }
+    }
+
     @Test func subscribeUpdateMovesTheEnd() async throws {
         let origin = Origin()
         let broadcast = BroadcastProducer(path: "live")

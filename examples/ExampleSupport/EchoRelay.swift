@@ -10,7 +10,7 @@ public func echoBroadcasts(of session: MoQSession, into echoes: Origin) async {
         tasks.addTask {
             await withDiscardingTaskGroup { copies in
                 for await announcement in session.announcements() {
-                    guard case .active(let path, _) = announcement else { continue }
+                    guard case .active(let path, _, _) = announcement else { continue }
                     copies.addTask { await echo(path, of: session, into: echoes) }
                 }
             }
@@ -64,7 +64,7 @@ public func roundTrip(_ sent: [[ByteBuffer]], as path: String, on session: MoQSe
     defer { broadcast.finish() }
     let echoPath = "echo/" + path
     for await announcement in session.announcements() {
-        if case .active(echoPath, _) = announcement { break }
+        if case .active(echoPath, _, _) = announcement { break }
     }
     let echo = session.subscribe(broadcast: echoPath, track: trackName, options: SubscribeOptions(startGroup: 0))
     defer { echo.cancel() }

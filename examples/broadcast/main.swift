@@ -110,7 +110,7 @@ extension Broadcast {
 func printTicks(count: Int, on session: MoQSession) async throws {
     // Discover the broadcast through the server's announcements.
     for await announcement in session.announcements() {
-        if case .active(broadcastPath, _) = announcement { break }
+        if case .active(broadcastPath, _, _) = announcement { break }
     }
     say("announced \(broadcastPath)")
     let subscription = session.subscribe(broadcast: broadcastPath, track: trackName)

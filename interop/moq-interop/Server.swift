@@ -123,7 +123,7 @@ private func readClientBroadcasts(
             decided()
         }
         for await announcement in session.announcements(prefix: "") {
-            guard case .active(let path, _) = announcement, seen.withLock({ $0.insert(path).inserted }) else {
+            guard case .active(let path, _, _) = announcement, seen.withLock({ $0.insert(path).inserted }) else {
                 continue
             }
             report.pass("client broadcast announced: \(path)")

@@ -7,7 +7,7 @@ extension Origin {
         return await withTaskGroup(of: BroadcastConsumer?.self) { group in
             group.addTask {
                 for await change in changes {
-                    if case .active(let announced, _) = change, announced == path,
+                    if case .active(let announced, _, _) = change, announced == path,
                         let broadcast = self.consume(path), !broadcast.isEnded
                     {
                         return broadcast

@@ -2,14 +2,15 @@ import NIOConcurrencyHelpers
 
 /// A change in the set of broadcasts under some prefix.
 public enum Announcement: Sendable, Equatable {
-    /// `path` is live, reached through `hops` (origin first; empty for a local publisher).
-    case active(path: String, hops: [UInt64])
+    /// `path` is live, reached through `hops` (origin first; empty for a local publisher) at route `cost`
+    /// (the sum of the link costs on the way; 0 for a local publisher).
+    case active(path: String, hops: [UInt64], cost: UInt64 = 0)
     /// `path` is gone.
     case ended(path: String)
 
     public var path: String {
         switch self {
-        case .active(let path, _), .ended(let path): return path
+        case .active(let path, _, _), .ended(let path): return path
         }
     }
 }
@@ -23,7 +24,13 @@ public final class Origin: Sendable {
     private struct Route {
         let broadcast: BroadcastProducer
         let hops: [UInt64]
+        let cost: UInt64
         let id: UInt64
+
+        /// Routing prefers the lower cost, then fewer hops (a newer route wins a tie).
+        func isWorse(than other: Route) -> Bool {
+            (cost, hops.count) > (other.cost, other.hops.count)
+        }
     }
 
     /// One `announcements`/`watch` stream. Its end is only flagged (under the flag's own lock), never
@@ -44,7 +51,7 @@ public final class Origin: Sendable {
     }
 
     private struct State {
-        /// The route in use per path: the shortest hop chain announced (the latest among equals).
+        /// The route in use per path: the cheapest announced, then the shortest (the latest among equals).
         var routes: [String: Route] = [:]
         /// Other live routes to the same paths (longer, or replaced), promoted when the one in use ends.
         var alternates: [String: [Route]] = [:]
@@ -58,30 +65,31 @@ public final class Origin: Sendable {
 
     public init() {}
 
-    /// Announces `broadcast` reached through `hops`. It is the path's route unless a shorter one is in use;
-    /// either way it stays known until it ends, and the shortest remaining route takes over when the one in
-    /// use ends (a cluster's other path). Publishing the same broadcast again updates its hop chain.
-    public func publish(_ broadcast: BroadcastProducer, hops: [UInt64] = []) {
+    /// Announces `broadcast` reached through `hops` at `cost`. It is the path's route unless a cheaper (or
+    /// as cheap and shorter) one is in use; either way it stays known until it ends, and the best remaining
+    /// route takes over when the one in use ends (a cluster's other path). Publishing the same broadcast
+    /// again updates its hop chain and cost.
+    public func publish(_ broadcast: BroadcastProducer, hops: [UInt64] = [], cost: UInt64 = 0) {
         let path = broadcast.path
         let id = state.withLockedValue { state -> UInt64 in
             state.nextID += 1
-            let route = Route(broadcast: broadcast, hops: hops, id: state.nextID)
+            let route = Route(broadcast: broadcast, hops: hops, cost: cost, id: state.nextID)
             state.alternates[path]?.removeAll { $0.broadcast.state === broadcast.state }
             if let current = state.routes[path], current.broadcast.state !== broadcast.state {
-                if hops.count > current.hops.count {
+                if route.isWorse(than: current) {
                     state.alternates[path, default: []].append(route)
                     return route.id
                 }
                 state.alternates[path, default: []].append(current)
             }
             state.routes[path] = route
-            Self.notify(&state, .active(path: path, hops: hops))
+            Self.notify(&state, .active(path: path, hops: hops, cost: cost))
             return route.id
         }
         broadcast.onEnd { [weak self] in self?.remove(path: path, id: id) }
     }
 
-    /// Forgets the route published with that identity; if it was in use, the shortest alternate takes
+    /// Forgets the route published with that identity; if it was in use, the best alternate takes
     /// over, else the path is unannounced.
     private func remove(path: String, id: UInt64) {
         state.withLockedValue { state in
@@ -95,13 +103,13 @@ public final class Origin: Sendable {
         }
     }
 
-    /// Puts the shortest live alternate of `path` in use (the latest among equals), or unannounces it.
+    /// Puts the best live alternate of `path` in use (the latest among equals), or unannounces it.
     private static func promoteAlternate(_ state: inout State, path: String) {
         var candidates = (state.alternates.removeValue(forKey: path) ?? []).filter { !$0.broadcast.isEnded }
         guard
             let best = candidates.indices.min(by: {
-                candidates[$0].hops.count < candidates[$1].hops.count
-                    || (candidates[$0].hops.count == candidates[$1].hops.count && candidates[$0].id > candidates[$1].id)
+                candidates[$1].isWorse(than: candidates[$0])
+                    || (!candidates[$0].isWorse(than: candidates[$1]) && candidates[$0].id > candidates[$1].id)
             })
         else {
             notify(&state, .ended(path: path))
@@ -110,7 +118,7 @@ public final class Origin: Sendable {
         let route = candidates.remove(at: best)
         if !candidates.isEmpty { state.alternates[path] = candidates }
         state.routes[path] = route
-        notify(&state, .active(path: path, hops: route.hops))
+        notify(&state, .active(path: path, hops: route.hops, cost: route.cost))
     }
 
     /// Unannounces `path` at once (the broadcast itself goes on for its current consumers).
@@ -135,14 +143,14 @@ public final class Origin: Sendable {
             let usable = candidates.indices.filter {
                 !candidates[$0].broadcast.isEnded && candidates[$0].broadcast.hasFeeder
             }
-            guard let best = usable.min(by: { candidates[$0].hops.count < candidates[$1].hops.count }) else {
+            guard let best = usable.min(by: { candidates[$1].isWorse(than: candidates[$0]) }) else {
                 return nil
             }
             let alternate = candidates.remove(at: best)
             state.alternates[path] = candidates.isEmpty ? nil : candidates
             state.nextID += 1
-            state.routes[path] = Route(broadcast: lost, hops: alternate.hops, id: state.nextID)
-            Self.notify(&state, .active(path: path, hops: alternate.hops))
+            state.routes[path] = Route(broadcast: lost, hops: alternate.hops, cost: alternate.cost, id: state.nextID)
+            Self.notify(&state, .active(path: path, hops: alternate.hops, cost: alternate.cost))
             return (alternate.broadcast, state.nextID)
         }
         guard let (alternate, id) = taken else { return false }
@@ -194,6 +202,11 @@ public final class Origin: Sendable {
         state.withLockedValue { $0.routes[MoQPath.normalize(path)]?.hops }
     }
 
+    /// Hop chain and cost of the route to `path`, if announced.
+    public func route(to path: String) -> (hops: [UInt64], cost: UInt64)? {
+        state.withLockedValue { state in state.routes[MoQPath.normalize(path)].map { ($0.hops, $0.cost) } }
+    }
+
     /// Paths announced under `prefix`, sorted.
     public func announced(prefix: String = "") -> [String] {
         let prefix = MoQPath.normalize(prefix)
@@ -221,7 +234,7 @@ public final class Origin: Sendable {
         let watcher = Watcher(prefix: prefix, sink: sink)
         let current = state.withLockedValue { state -> [Announcement] in
             let current = state.routes.keys.sorted().filter { MoQPath.has($0, prefix: prefix) }.map {
-                Announcement.active(path: $0, hops: state.routes[$0]!.hops)
+                Announcement.active(path: $0, hops: state.routes[$0]!.hops, cost: state.routes[$0]!.cost)
             }
             // The snapshot goes first: yielded before any later change can be notified.
             if yieldingSnapshot { for announcement in current { sink.yield(announcement) } }

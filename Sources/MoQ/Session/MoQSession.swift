@@ -36,6 +36,9 @@ public struct MoQSessionConfiguration: Sendable {
     public var maxPeerSubscriptions: Int
     /// How long the peer has to send SETUP (lite-05+) before the session closes with TIMEOUT.
     public var setupTimeout: Duration
+    /// The price of this link (a relay's `?cost=N`): sent to the peer in SETUP (lite-06) and added to the
+    /// cost of every route learned from it. nil: the peer's SETUP Cost decides (1 if it sends none).
+    public var linkCost: UInt64?
     public var logger: Logger
 
     public init(
@@ -290,6 +293,7 @@ public final class MoQSession: Sendable {
     private func sendSetup() async {
         var parameters: [SetupParameter] = [.origin(configuration.hopID), .probe(1)]
         if let path = configuration.setupPath { parameters.append(.path(path)) }
+        if let cost = configuration.linkCost, version >= .lite06 { parameters.append(.cost(cost)) }
         do {
             let stream = try await transport.openUnidirectionalStream()
             var buffer = ByteBuffer()

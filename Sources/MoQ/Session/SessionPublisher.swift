@@ -239,16 +239,16 @@ struct AnnouncementWriter: Sendable {
     mutating func encode(_ announcement: Announcement) -> Announce? {
         guard let suffix = MoQPath.suffix(of: announcement.path, under: prefix) else { return nil }
         switch announcement {
-        case .active(let path, let hops):
+        case .active(let path, let hops, let cost):
             // Not for this peer (its route now runs through the peer, or it is out of scope): withdrawn if
             // it was offered, so the peer never routes through us back to itself.
             if (excluded != 0 && hops.contains(excluded)) || !visible(path) { return withdraw(suffix) }
             let existing = ids[suffix]
             if version >= .lite06 {
-                if let existing { return .update(id: existing, hops: hops, cost: 0, cold: 0) }
+                if let existing { return .update(id: existing, hops: hops, cost: cost, cold: cost) }
                 ids[suffix] = nextID
                 nextID += 1
-                return .start(suffix: suffix, hops: hops, cost: 0, cold: 0)
+                return .start(suffix: suffix, hops: hops, cost: cost, cold: cost)
             }
             ids[suffix] = 0
             // lite-04 chains include the sender; lite-05 carries the sender's hop in ANNOUNCE_OK.

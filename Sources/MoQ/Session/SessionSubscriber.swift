@@ -308,16 +308,19 @@ extension MoQSession {
             let peerHop = version >= .lite05 ? try await reader.require(AnnounceOK.self).hopID : 0
             var ids: [UInt64: String] = [:]
             var nextID: UInt64 = 0
+            // A route's cost here is what the peer announced plus the price of pulling from the peer (read
+            // per message: the peer's SETUP may arrive after its first announcements).
+            var linkCost: UInt64 { configuration.linkCost ?? peerSetup.cost }
             while let message = try await reader.read(Announce.self) {
                 switch message {
-                case .start(let suffix, let hops, _, _):
+                case .start(let suffix, let hops, let cost, _):
                     let path = MoQPath.join(prefix, suffix)
                     ids[nextID] = path
                     nextID += 1
-                    activate(path, hops: hops + [peerHop], in: &learned)
-                case .update(let id, let hops, _, _):
+                    activate(path, hops: hops + [peerHop], cost: cost &+ linkCost, in: &learned)
+                case .update(let id, let hops, let cost, _):
                     guard let path = ids[id] else { throw WireError.malformed("ANNOUNCE_UPDATE for unknown id \(id)") }
-                    activate(path, hops: hops + [peerHop], in: &learned)
+                    activate(path, hops: hops + [peerHop], cost: cost &+ linkCost, in: &learned)
                 case .end(let id):
                     guard let path = ids.removeValue(forKey: id) else {
                         throw WireError.malformed("ANNOUNCE_END for unknown id \(id)")
@@ -328,7 +331,9 @@ extension MoQSession {
                     if status == .ended {
                         learned.removeValue(forKey: path)?.finish()
                     } else {
-                        activate(path, hops: version >= .lite05 ? hops + [peerHop] : hops, in: &learned)
+                        // No costs before lite-06: every hop before the peer counts 1.
+                        let chain = version >= .lite05 ? hops + [peerHop] : hops
+                        activate(path, hops: chain, cost: UInt64(max(chain.count - 1, 0)) &+ linkCost, in: &learned)
                     }
                 }
             }
@@ -364,7 +369,9 @@ extension MoQSession {
     }
 
     /// Mirrors the peer's broadcast `path` (its name for it) into the origin, under the session's root.
-    private func activate(_ path: String, hops: [UInt64], in learned: inout [String: BroadcastProducer]) {
+    private func activate(
+        _ path: String, hops: [UInt64], cost: UInt64, in learned: inout [String: BroadcastProducer]
+    ) {
         guard !hops.contains(configuration.hopID) else {
             // Our own announcement came back (a loop): the peer's way there now runs through us.
             learned.removeValue(forKey: path)?.finish()
@@ -377,7 +384,7 @@ extension MoQSession {
         }
         if let known = learned[path], !known.isEnded {
             // A new hop chain for a broadcast the peer already offers: same broadcast, same subscribers.
-            configuration.consume.publish(known, hops: hops)
+            configuration.consume.publish(known, hops: hops, cost: cost)
             return
         }
         learned.removeValue(forKey: path)?.finish()
@@ -404,13 +411,13 @@ extension MoQSession {
             for track in resumed.tracks where !track.isFinished { feeder(track) }
             logger.info("publisher back: broadcast resumed", metadata: ["broadcast": "\(absolute)"])
             learned[path] = resumed
-            configuration.consume.publish(resumed, hops: hops)
+            configuration.consume.publish(resumed, hops: hops, cost: cost)
             return
         }
         let broadcast = BroadcastProducer(path: absolute)
         broadcast.setSource(source, feeder: feeder)
         learned[path] = broadcast
-        configuration.consume.publish(broadcast, hops: hops)
+        configuration.consume.publish(broadcast, hops: hops, cost: cost)
     }
 }
 
