@@ -276,7 +276,11 @@ final class EndpointCore: ChannelInboundHandler {
 
     private func emit() {
         guard let context, !batch.isEmpty else { return }
-        let envelopes = batch.drain()
+        write(batch.drain(), to: context)
+        batch.recycle()  // the envelopes are gone (written, or queued by the channel with their own references)
+    }
+
+    private func write(_ envelopes: consuming [AddressedEnvelope<ByteBuffer>], to context: ChannelHandlerContext) {
         for envelope in envelopes {
             statistics.sendCalls += 1
             statistics.datagramsSent +=

@@ -4,7 +4,17 @@ import NIOCore
 /// one destination leaves as a single GSO write (the kernel cuts it into datagrams of `segmentSize`).
 ///
 /// Packets are written by ngtcp2 straight into `buffer`; an envelope is a slice of it, so nothing is copied.
+/// Slices are taken only once nothing more is written into the buffer (it is full, or the pass ends): a
+/// slice shares the storage, and writing into shared storage would copy all of it.
 struct PacketBatch {
+    /// A finished run of packets in `buffer`: equal-sized packets to one destination (the last may be shorter).
+    private struct Run {
+        let start: Int
+        let end: Int
+        let destination: SocketAddress
+        let segmentSize: Int?
+    }
+
     private var buffer: ByteBuffer
     private let allocator: ByteBufferAllocator
     private let useSegmentation: Bool
@@ -14,7 +24,10 @@ struct PacketBatch {
     private var runSegmentSize = 0
     private var runCount = 0
     private var runDestination: SocketAddress?
-    private(set) var envelopes: [AddressedEnvelope<ByteBuffer>] = []
+    /// Runs finished in `buffer`, sliced into envelopes when the buffer is sealed.
+    private var runs: [Run] = []
+    /// Envelopes of buffers sealed earlier in this pass.
+    private var envelopes: [AddressedEnvelope<ByteBuffer>] = []
 
     /// The kernel rejects GSO writes above 64 KiB of payload.
     private static let maxRunBytes = 65_000
@@ -27,13 +40,14 @@ struct PacketBatch {
         buffer = allocator.buffer(capacity: Self.bufferCapacity)
     }
 
-    var isEmpty: Bool { envelopes.isEmpty && runCount == 0 }
+    var isEmpty: Bool { envelopes.isEmpty && runs.isEmpty && runCount == 0 }
 
     /// Lets `body` write one packet of up to `maxLength` bytes at the end of the buffer. `body` returns the
     /// packet length, or a negative ngtcp2 code (nothing written). Call `commit` after a positive result.
     mutating func writePacket(maxLength: Int, _ body: (UnsafeMutableRawBufferPointer) -> Int) -> Int {
         if buffer.writableBytes < maxLength {
             closeRun()
+            sealBuffer()
             buffer = allocator.buffer(capacity: Self.bufferCapacity)
             runStart = 0
         }
@@ -72,21 +86,34 @@ struct PacketBatch {
             runSegmentSize = 0
         }
         guard runCount > 0, let destination = runDestination, end > runStart else { return }
-        let data = buffer.getSlice(at: runStart, length: end - runStart)!
-        let metadata: AddressedEnvelope<ByteBuffer>.Metadata? =
-            runCount > 1 ? .init(ecnState: .transportNotCapable, packetInfo: nil, segmentSize: runSegmentSize) : nil
-        envelopes.append(AddressedEnvelope(remoteAddress: destination, data: data, metadata: metadata))
+        runs.append(
+            Run(start: runStart, end: end, destination: destination, segmentSize: runCount > 1 ? runSegmentSize : nil))
     }
 
-    /// Ends the batch: returns every envelope and starts empty.
+    /// Slices the finished runs of `buffer` into envelopes; nothing more is written into it after this.
+    private mutating func sealBuffer() {
+        for run in runs {
+            let data = buffer.getSlice(at: run.start, length: run.end - run.start)!
+            let metadata = run.segmentSize.map {
+                AddressedEnvelope<ByteBuffer>.Metadata(ecnState: .transportNotCapable, packetInfo: nil, segmentSize: $0)
+            }
+            envelopes.append(AddressedEnvelope(remoteAddress: run.destination, data: data, metadata: metadata))
+        }
+        runs.removeAll(keepingCapacity: true)
+    }
+
+    /// Ends the pass: returns every envelope. Call `recycle()` once the socket has taken them.
     mutating func drain() -> [AddressedEnvelope<ByteBuffer>] {
         closeRun()
-        let result = envelopes
-        envelopes.removeAll(keepingCapacity: true)
-        // The envelopes share this storage until the socket has sent them; writing more into it would
-        // copy it, so the next pass starts a fresh buffer (kept under malloc's mmap threshold).
-        if buffer.writerIndex > 0 { buffer = allocator.buffer(capacity: Self.bufferCapacity) }
+        sealBuffer()
+        defer { envelopes = [] }
+        return envelopes
+    }
+
+    /// Starts the next pass in the same buffer when the socket no longer holds the last pass's envelopes
+    /// (the usual case: they were written at once), else in a fresh one (`clear` allocates when shared).
+    mutating func recycle() {
+        if buffer.writerIndex > 0 { buffer.clear() }
         runStart = 0
-        return result
     }
 }
