@@ -315,7 +315,8 @@ final class ConnectionCore {
             }
             return
         }
-        endpoint.writeNow(self)
+        // With the other connections whose timers fire in this tick: one batch, one sendmmsg.
+        endpoint.needsWrite(self)
     }
 
     /// Arms the loop timer for ngtcp2's next expiry (loss detection, pacing, ACK delay, idle).
@@ -326,7 +327,9 @@ final class ConnectionCore {
         if timer != nil && timerDeadline <= expiry { return }  // an earlier wake-up re-arms for the rest
         timer?.cancel()
         timerDeadline = expiry
-        let deadline = NIODeadline.uptimeNanoseconds(expiry)
+        // Rounded up to the next millisecond, so connections whose timers fall close together wake the
+        // loop once and send in one batch (ngtcp2's timers are tens of milliseconds; pacing tolerates 1 ms).
+        let deadline = NIODeadline.uptimeNanoseconds((expiry / 1_000_000 + 1) * 1_000_000)
         let loopBound = NIOLoopBound(self, eventLoop: endpoint.loop)
         timer = endpoint.loop.assumeIsolated().scheduleTask(deadline: deadline) { loopBound.value.handleTimer() }
     }

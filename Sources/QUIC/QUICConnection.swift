@@ -13,6 +13,8 @@ public final class QUICConnection: Sendable {
     /// DATAGRAM frames received; the oldest are dropped when the reader falls behind.
     public let incomingDatagrams: AsyncStream<ByteBuffer>
     public let eventLoop: any EventLoop
+    /// Runs tasks on `eventLoop`: a protocol running on this connection prefers it for its tasks.
+    public let taskExecutor: EventLoopTaskExecutor
 
     private let core: NIOLoopBound<ConnectionCore>
     private let streamSink: AsyncStream<QUICStream>.Continuation
@@ -23,6 +25,7 @@ public final class QUICConnection: Sendable {
         let loop = core.endpoint.loop
         self.core = NIOLoopBound(core, eventLoop: loop)
         self.eventLoop = loop
+        self.taskExecutor = EventLoopTaskExecutor(loop)
         self.negotiatedALPN = alpn
         self.isResumed = resumed
         self.remoteAddress = core.remoteAddress
@@ -108,7 +111,11 @@ public final class QUICConnection: Sendable {
     /// Queues bytes without waiting (the stream's gate said they fit).
     func enqueue(stream id: Int64, _ buffer: ByteBuffer, then second: ByteBuffer?, finish: Bool) {
         let core = self.core
-        eventLoop.execute { core.value.write(id, buffer, then: second, finish: finish, continuation: nil) }
+        if eventLoop.inEventLoop {
+            core.value.write(id, buffer, then: second, finish: finish, continuation: nil)
+        } else {
+            eventLoop.execute { core.value.write(id, buffer, then: second, finish: finish, continuation: nil) }
+        }
     }
 
     func reset(stream id: Int64, code: UInt64) {

@@ -127,8 +127,14 @@ public final class MoQSession: Sendable {
         (jobs, jobSink) = AsyncStream.makeStream(of: (@Sendable () async -> Void).self)
     }
 
-    /// Serves the session until the connection closes, then ends everything it started.
+    /// Serves the session until the connection closes, then ends everything it started. Its tasks run on
+    /// the connection's own thread when the transport offers it (a frame reaches the connection without a
+    /// hop between threads).
     public func run() async {
+        await withTaskExecutorPreference(transport.taskExecutor) { await self.serve() }
+    }
+
+    private func serve() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.transport.run() }
             group.addTask { await self.acceptStreams() }

@@ -21,11 +21,14 @@ public protocol MoQTransportConnection: Sendable {
     /// The path (and query) the peer connected to, when the transport carries one (WebTransport's CONNECT
     /// `:path`); raw QUIC carries it in SETUP instead.
     var connectPath: String? { get }
+    /// Where the session's tasks run best: the connection's own thread (nil: the global executor).
+    var taskExecutor: (any TaskExecutor)? { get }
 }
 
 extension MoQTransportConnection {
     public func run() async {}
     public var connectPath: String? { nil }
+    public var taskExecutor: (any TaskExecutor)? { nil }
 }
 
 /// One stream of a transport connection. Stream error codes are moq-lite codes: the transport maps

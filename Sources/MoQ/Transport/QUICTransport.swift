@@ -22,6 +22,8 @@ public struct QUICTransport: MoQTransportConnection {
         QUICTransportStream(stream: try await connection.openUnidirectionalStream())
     }
 
+    public var taskExecutor: (any TaskExecutor)? { connection.taskExecutor }
+
     public func sendDatagram(_ payload: ByteBuffer) { connection.sendDatagram(payload) }
     public var incomingDatagrams: AsyncStream<ByteBuffer> { connection.incomingDatagrams }
 

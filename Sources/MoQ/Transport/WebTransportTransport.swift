@@ -12,6 +12,7 @@ public struct WebTransportTransport: MoQTransportConnection {
     public let incomingStreams: AsyncStream<any MoQTransportStream>
 
     public var connectPath: String? { session.request.path }
+    public var taskExecutor: (any TaskExecutor)? { session.connection.quic.taskExecutor }
 
     public init(_ session: WebTransportSession, drivesConnection: Bool) {
         self.session = session
