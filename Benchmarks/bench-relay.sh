@@ -3,9 +3,11 @@
 # in the same run with the same generator, through the reference server acting as relay (moq_ref.py
 # server: one origin for all sessions), each over raw QUIC (moqt://) and WebTransport (https://, same UDP
 # port). Each run gets a fresh relay process whose CPU seconds and peak RSS are read from /proc. Appends
-# the table and the ratios to docs/benchmarks.md.
+# the table and the ratios to docs/benchmarks.md. With --idle N it measures memory instead: N subscriber
+# sessions subscribed to a silent track, the relay's resident memory (VmRSS) before and while they are
+# held, and the difference per idle subscriber, for both relays.
 #
-#   Benchmarks/bench-relay.sh [--subscribers "1 100"] [--seconds 10] [--no-build] [--no-append]
+#   Benchmarks/bench-relay.sh [--subscribers "1 100"] [--seconds 10] [--idle N] [--no-build] [--no-append]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,13 +15,15 @@ subscriber_counts="1 100"
 seconds=10
 build=1
 append=1
+idle=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --subscribers) subscriber_counts=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
+    --idle) idle=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --no-append) append=0; shift ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -56,6 +60,48 @@ start_relay() {
 }
 
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+rss_kib() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
+
+if [ "$idle" -gt 0 ]; then
+  table="| relay | idle subscribers | relay RSS before MiB | RSS with them MiB | KiB per idle subscriber |
+|---|---:|---:|---:|---:|"
+  declare -A per_sub=()
+  for which in ours reference; do
+    start_relay "$which"
+    sleep 1
+    before=$(rss_kib "$relay_pid")
+    .build/release/relay-bench --relay "$relay_url" --fingerprint "$relay_pin" --idle-subscribers "$idle" \
+      --seconds 6 --label "$which" > "$work/idle.out" 2>>"$work/bench.err" &
+    bench_pid=$!
+    for _ in $(seq 1200); do grep -q '^IDLE_READY' "$work/idle.out" 2>/dev/null && break; sleep 0.1; done
+    grep -q '^IDLE_READY' "$work/idle.out" || { echo "bench-relay: $which: idle subscribers not ready" >&2; tail -3 "$work/bench.err" >&2; exit 1; }
+    sleep 2
+    with=$(rss_kib "$relay_pid")
+    wait "$bench_pid" || true
+    kill "$relay_pid" 2>/dev/null || true; wait "$relay_pid" 2>/dev/null || true; relay_pid=""
+    per_sub[$which]=$(awk -v a="$with" -v b="$before" -v n="$idle" 'BEGIN{printf "%.1f", (a - b) / n}')
+    echo "bench-relay: idle $which before=${before}KiB with=${with}KiB per=${per_sub[$which]}KiB" >&2
+    table+="
+| $which | $idle | $(awk -v k="$before" 'BEGIN{printf "%.1f", k / 1024}') | $(awk -v k="$with" 'BEGIN{printf "%.1f", k / 1024}') | ${per_sub[$which]} |"
+  done
+  echo "$table"
+  if [ $append = 1 ]; then
+    {
+      echo
+      echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — bench-relay, idle subscribers"
+      echo
+      echo "- command: \`Benchmarks/bench-relay.sh --idle $idle\`"
+      echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB RAM, Linux $(uname -r)"
+      echo "- source: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' + uncommitted changes')"
+      echo "- $idle moq-lite-06 subscriber sessions (raw QUIC, one relay-bench process) each subscribed to a silent"
+      echo "  track of one publisher; relay VmRSS read before they connect and while they are held"
+      echo
+      echo "$table"
+    } >> docs/benchmarks.md
+    echo "bench-relay: appended to docs/benchmarks.md" >&2
+  fi
+  exit 0
+fi
 table="| relay | subscribers | frames | delivered Mbit/s | lost | p50 ms | p99 ms | p999 ms | relay CPU s | MB per CPU-s | peak RSS MiB |
 |---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 ratios=""

@@ -21,18 +21,32 @@ struct RelayBench: AsyncParsableCommand {
     @Option(help: "Frames per second.") var fps = 100
     @Option(help: "Seconds of publishing.") var seconds = 10
     @Option(help: "Label for the result line.") var label = "relay"
+    @Option(
+        help: """
+            Idle mode: connect this many subscriber sessions, each subscribed to a silent track, print \
+            IDLE_READY, hold them for --seconds and exit (the relay's memory per idle subscriber is read from \
+            outside, Benchmarks/bench-relay.sh --idle).
+            """)
+    var idleSubscribers = 0
 
     func run() async throws {
         guard let pin = AddressText.hexBytes(fingerprint) else { throw ValidationError("--fingerprint must be hex") }
         func configuration() -> MoQClient.Configuration {
-            MoQClient.Configuration(verification: .pinnedSHA256([pin]), versions: [.lite06],
-                                    session: MoQSessionConfiguration(announceInterest: nil))
+            MoQClient.Configuration(
+                verification: .pinnedSHA256([pin]), versions: [.lite06],
+                session: MoQSessionConfiguration(announceInterest: nil))
         }
         let path = "bench/\(UInt32.random(in: 0...UInt32.max))"
+        if idleSubscribers > 0 {
+            try await holdIdleSubscribers(path: path, configuration: configuration)
+            return
+        }
         let stats = FanOutStats(subscribers: subscribers, expectedFrames: fps * seconds)
         let publisher = try await MoQClient.connect(url: relay, configuration: configuration())
         var sessions: [MoQSession] = []
-        for _ in 0..<subscribers { sessions.append(try await MoQClient.connect(url: relay, configuration: configuration())) }
+        for _ in 0..<subscribers {
+            sessions.append(try await MoQClient.connect(url: relay, configuration: configuration()))
+        }
         let ready = sessions
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await publisher.run() }
@@ -53,6 +67,37 @@ struct RelayBench: AsyncParsableCommand {
             group.cancelAll()
         }
         stats.report(label: label, frameSize: frameSize, seconds: seconds)
+    }
+
+    /// Idle mode: a publisher with one silent track and `idleSubscribers` sessions subscribed to it.
+    func holdIdleSubscribers(path: String, configuration: () -> MoQClient.Configuration) async throws {
+        let publisher = try await MoQClient.connect(url: relay, configuration: configuration())
+        var sessions: [MoQSession] = []
+        for index in 0..<idleSubscribers {
+            sessions.append(try await MoQClient.connect(url: relay, configuration: configuration()))
+            if (index + 1) % 250 == 0 { FileHandle.standardError.write(Data("connected \(index + 1)\n".utf8)) }
+        }
+        let ready = sessions
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await publisher.run() }
+            for session in ready { group.addTask { await session.run() } }
+            let broadcast = BroadcastProducer(path: path)
+            _ = broadcast.createTrack("idle")
+            publisher.publish(broadcast)
+            try await Task.sleep(for: .milliseconds(500))  // the announcement reaches the relay
+            for session in ready {
+                group.addTask {
+                    do { for try await _ in session.subscribe(broadcast: path, track: "idle").track {} } catch {}
+                }
+            }
+            try await Task.sleep(for: .seconds(2))  // subscriptions in place
+            FileHandle.standardOutput.write(Data("IDLE_READY sessions=\(ready.count)\n".utf8))
+            try await Task.sleep(for: .seconds(seconds))
+            broadcast.finish()
+            for session in ready { session.close() }
+            publisher.close()
+            group.cancelAll()
+        }
     }
 
     /// `fps * seconds` frames, one group per second, stamped with the wall clock in microseconds.
@@ -77,7 +122,9 @@ struct RelayBench: AsyncParsableCommand {
         do {
             for try await group in subscription.track {
                 for try await frame in group {
-                    stats.received(subscriber: index, bytes: frame.payload.readableBytes, latency: nowMicroseconds() &- frame.timestamp)
+                    stats.received(
+                        subscriber: index, bytes: frame.payload.readableBytes,
+                        latency: nowMicroseconds() &- frame.timestamp)
                 }
             }
         } catch {}
@@ -89,7 +136,6 @@ func nowMicroseconds() -> UInt64 {
     clock_gettime(CLOCK_REALTIME, &now)
     return UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
 }
-
 
 /// Per-subscriber counters and latency samples (microseconds), behind one lock.
 final class FanOutStats: Sendable {
