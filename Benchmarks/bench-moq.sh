@@ -76,7 +76,7 @@ if [ $append = 1 ]; then
     echo
     echo "- command: \`Benchmarks/bench-moq.sh --frames $frames --rates \"$rates\"\`"
     echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB RAM, Linux $(uname -r)"
-    echo "- source: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' + uncommitted changes')"
+    echo "- source: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Benchmarks Package.swift || echo ' + uncommitted changes')"
     echo "- one publisher, one subscriber, 1 KiB frames, 30 frames per group, moq-lite-06, 127.0.0.1; latency = publisher"
     echo "  timestamp to subscriber receipt (same process, same clock); allocations counted by malloc interposition"
     echo "  over the whole process (publisher, subscriber and, for direct, our server) per delivered frame"

@@ -92,7 +92,7 @@ if [ "$idle" -gt 0 ]; then
       echo
       echo "- command: \`Benchmarks/bench-relay.sh --idle $idle\`"
       echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB RAM, Linux $(uname -r)"
-      echo "- source: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' + uncommitted changes')"
+      echo "- source: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Benchmarks Package.swift || echo ' + uncommitted changes')"
       echo "- $idle moq-lite-06 subscriber sessions (raw QUIC, one relay-bench process) each subscribed to a silent"
       echo "  track of one publisher; relay VmRSS read before they connect and while they are held"
       echo
@@ -141,7 +141,7 @@ if [ $append = 1 ]; then
     echo
     echo "- command: \`Benchmarks/bench-relay.sh --subscribers \"$subscriber_counts\" --seconds $seconds\`"
     echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB RAM, Linux $(uname -r)"
-    echo "- source: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' + uncommitted changes')"
+    echo "- source: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Benchmarks Package.swift || echo ' + uncommitted changes')"
     echo "- 1 publisher and N subscriber sessions in one relay-bench process (moq-lite-06, 127.0.0.1; -wt rows over"
     echo "  WebTransport), a fresh relay"
     echo "  per row; relay CPU = utime + stime of the relay process over the run; peak RSS = VmHWM"
