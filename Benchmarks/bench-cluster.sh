@@ -4,7 +4,7 @@
 # relay-bench process (--subscribe-at, one clock for latency). Reports p50/p99 end-to-end latency per node,
 # the p99 that one hop adds (B and C against A), the frame payload bytes that crossed each link (B's and C's
 # bytes in, from their /metrics) against one copy of the track (the bytes the publisher put into A), and
-# each node's CPU seconds and peak RSS (from /proc). Appends the table to docs/benchmarks.md.
+# each node's CPU seconds and peak RSS (from /proc), and the generator's CPU seconds (GNU time). Appends the table to docs/benchmarks.md.
 #
 #   Benchmarks/bench-cluster.sh [--subscribers 1000] [--baseline 10] [--frame-size 1024] [--fps 20]
 #       [--seconds 10] [--no-build] [--no-append]
@@ -76,6 +76,7 @@ for node in B C; do
   [ "$(metric "${http[$node]}" moq_relay_links_up)" = 1 ] || { echo "node $node: link to A not up" >&2; exit 1; }
 done
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -A cpu_before in_before out_before
 for node in A B C; do
   cpu_before[$node]=$(cpu_seconds "${pid[$node]}")
@@ -84,7 +85,7 @@ for node in A B C; do
 done
 on_b=$((subscribers / 2))
 on_c=$((subscribers - on_b))
-timeout $((seconds + 300)) .build/release/relay-bench --relay "${url[A]}" \
+timeout $((seconds + 300)) /usr/bin/time -f "%U %S" -o "$work/generator.time" .build/release/relay-bench --relay "${url[A]}" \
   --fingerprint "${pin[A]}" --fingerprint "${pin[B]}" --fingerprint "${pin[C]}" \
   --subscribe-at "$baseline@${url[A]}" --subscribe-at "$on_b@${url[B]}" --subscribe-at "$on_c@${url[C]}" \
   --announce-wait 1.5 --frame-size "$frame_size" --fps "$fps" --seconds "$seconds" --label cluster \
@@ -103,6 +104,7 @@ for node in A B C; do
   bytes_out[$node]=$(( $(metric "${http[$node]}" moq_relay_bytes_out_total) - ${out_before[$node]} ))
 done
 published=${bytes_in[A]}
+generator_cpu=$(awk '{printf "%.2f", $1 + $2}' "$work/generator.time")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
 # A's bytes out beyond what its own subscribers received went into the two links.
 into_links=$(( ${bytes_out[A]} - $(field bytes "${line[A]}") ))
@@ -118,6 +120,7 @@ done
 added() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%+.2f", a - b}'; }
 summary="- added latency of one hop (B, C against A's direct subscribers): p50 $(added "$(field p50_ms "${line[B]}")" "$(field p50_ms "${line[A]}")") / $(added "$(field p50_ms "${line[C]}")" "$(field p50_ms "${line[A]}")") ms, p99 $(added "$(field p99_ms "${line[B]}")" "$(field p99_ms "${line[A]}")") / $(added "$(field p99_ms "${line[C]}")" "$(field p99_ms "${line[A]}")") ms
 - inter-node payload: A->B $(ratio "${bytes_in[B]}" "$published") and A->C $(ratio "${bytes_in[C]}" "$published") copies of the track (one copy = $published B published); A sent $into_links B into its links = $(ratio "$into_links" "$published") copies for 2 links; one copy per subscriber would be $on_b and $on_c
+- load generator (relay-bench, all $((baseline + subscribers)) subscriber sessions and the publisher): $generator_cpu CPU s over the whole run
 "
 echo "$table"
 printf '%s' "$summary"
@@ -127,7 +130,7 @@ if [ $append = 1 ]; then
     echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — bench-cluster"
     echo
     echo "- command: \`Benchmarks/bench-cluster.sh --subscribers $subscribers --baseline $baseline --frame-size $frame_size --fps $fps --seconds $seconds\`"
-    echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB RAM, Linux $(uname -r)"
+    echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB RAM, Linux $(uname -r); load average $load_before when the run began (the machine is shared)"
     echo "- source: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' + uncommitted changes')"
     echo "- three moq-relay nodes on 127.0.0.1, B and C linked to A; 1 publisher on A, $baseline subscribers on A, $on_b on B,"
     echo "  $on_c on C, all sessions in one relay-bench process (moq-lite-06); latency = subscriber's wall clock minus"
