@@ -106,7 +106,9 @@ struct RelayNamespaceTests {
 
     @Test func killingTheMiddleHostInUseMovesDeliveryToTheOtherPath() async throws {
         // A - B - D and A - C - D: D reaches A's broadcast through B or C (the same length), each of D's
-        // links through a forwarder. Whichever middle node D pulls through is killed.
+        // links through a forwarder. Whichever middle node D pulls through is killed. (Four nodes, as in
+        // RelayFailoverTests: routes are chosen by hop count, so in a line A-B-C with a direct A-C link C
+        // would pull over that link and never through B.)
         let lab = try NetworkLab(
             nodes: ["a", "b", "c", "d"], links: [("a", "b"), ("a", "c"), ("b", "d"), ("c", "d")])
         defer { lab.close() }
