@@ -36,6 +36,10 @@ bench-moq *ARGS:
 bench-relay *ARGS:
     Benchmarks/bench-relay.sh {{ARGS}}
 
+# Three linked nodes: 1 publisher on A, 1,000 subscribers over B and C; added p99 per hop, bytes per link (docs/benchmarks.md).
+bench-cluster *ARGS:
+    Benchmarks/bench-cluster.sh {{ARGS}}
+
 # NTRIP fan-out: 1 source, 2,000 / 10,000 v1 clients on moq-relay's caster vs str2str's (docs/benchmarks.md).
 bench-ntrip *ARGS:
     Benchmarks/bench-ntrip.sh {{ARGS}}
@@ -45,7 +49,7 @@ bench-l7rtcp *ARGS:
     Benchmarks/bench-l7rtcp.sh {{ARGS}}
 
 # All benchmarks.
-bench: bench-quic bench-moq bench-relay bench-ntrip bench-l7rtcp
+bench: bench-quic bench-moq bench-relay bench-cluster bench-ntrip bench-l7rtcp
 
 # Format the sources with swift format (.swift-format).
 fmt:

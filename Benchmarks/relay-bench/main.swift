@@ -1,6 +1,8 @@
 // relay-bench: one publisher -> relay -> N subscribers, each subscriber its own moq-lite session, all in
 // this process (one clock for latency). Reports delivered throughput, lost frames and end-to-end latency
 // percentiles. The relay's CPU and memory are measured from outside (Benchmarks/bench-relay.sh).
+// With --subscribe-at, the subscribers are spread over several relays (the nodes of a cluster, the
+// publisher on --relay) and each of them gets a RESULT line of its own (Benchmarks/bench-cluster.sh).
 import ArgumentParser
 import Foundation
 import MoQ
@@ -15,8 +17,17 @@ struct RelayBench: AsyncParsableCommand {
         commandName: "relay-bench", abstract: "Fan-out benchmark: 1 publisher, N subscribers, through a relay URL.")
 
     @Option(help: "Relay URL (moqt://host:port/).") var relay: String
-    @Option(help: "Relay certificate SHA-256 (hex).") var fingerprint: String
+    @Option(help: "Relay certificate SHA-256 (hex; repeatable: one per relay of --subscribe-at).")
+    var fingerprint: [String]
     @Option(help: "Subscriber sessions.") var subscribers = 100
+    @Option(
+        help: """
+            COUNT@URL: COUNT subscriber sessions on the relay at URL (repeatable; replaces --subscribers, \
+            which then all go to --relay). One RESULT line per relay, labelled LABEL-INDEX.
+            """)
+    var subscribeAt: [String] = []
+    @Option(help: "Seconds between the announcement and the first SUBSCRIBE (it crosses the cluster links).")
+    var announceWait = 0.5
     @Option(help: "Payload bytes per frame.") var frameSize = 1024
     @Option(help: "Frames per second.") var fps = 100
     @Option(help: "Seconds of publishing.") var seconds = 10
@@ -30,43 +41,65 @@ struct RelayBench: AsyncParsableCommand {
     var idleSubscribers = 0
 
     func run() async throws {
-        guard let pin = AddressText.hexBytes(fingerprint) else { throw ValidationError("--fingerprint must be hex") }
+        let pins = try fingerprint.map { text in
+            guard let pin = AddressText.hexBytes(text) else { throw ValidationError("--fingerprint must be hex") }
+            return pin
+        }
         func configuration() -> MoQClient.Configuration {
             MoQClient.Configuration(
-                verification: .pinnedSHA256([pin]), versions: [.lite06],
+                verification: .pinnedSHA256(pins), versions: [.lite06],
                 session: MoQSessionConfiguration(announceInterest: nil))
         }
+        let targets = try subscribeAt.isEmpty ? [(relay, subscribers)] : subscribeAt.map(Self.target)
         let path = "bench/\(UInt32.random(in: 0...UInt32.max))"
         if idleSubscribers > 0 {
             try await holdIdleSubscribers(path: path, configuration: configuration)
             return
         }
-        let stats = FanOutStats(subscribers: subscribers, expectedFrames: fps * seconds)
+        let stats = targets.map { FanOutStats(subscribers: $0.1, expectedFrames: fps * seconds) }
         let publisher = try await MoQClient.connect(url: relay, configuration: configuration())
-        var sessions: [MoQSession] = []
-        for _ in 0..<subscribers {
-            sessions.append(try await MoQClient.connect(url: relay, configuration: configuration()))
+        // Subscriber sessions in target order; each knows its target's stats and its index there.
+        var sessions: [(session: MoQSession, stats: FanOutStats, index: Int)] = []
+        for (target, (url, count)) in targets.enumerated() {
+            for index in 0..<count {
+                sessions.append(
+                    (try await MoQClient.connect(url: url, configuration: configuration()), stats[target], index))
+            }
         }
         let ready = sessions
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await publisher.run() }
-            for session in ready { group.addTask { await session.run() } }
+            for (session, _, _) in ready { group.addTask { await session.run() } }
             let broadcast = BroadcastProducer(path: path)
             let track = broadcast.createTrack("data")
             publisher.publish(broadcast)
-            try await Task.sleep(for: .milliseconds(500))  // the announcement reaches the relay
-            for (index, session) in ready.enumerated() {
+            try await Task.sleep(for: .milliseconds(Int(announceWait * 1000)))  // the announcement reaches the relays
+            for (session, stats, index) in ready {
                 group.addTask { await Self.consume(session.subscribe(broadcast: path, track: "data"), index, stats) }
             }
             try await Task.sleep(for: .seconds(1))  // subscriptions in place
             try await publish(track)
             try await Task.sleep(for: .seconds(2))  // stragglers
             broadcast.finish()
-            for session in ready { session.close() }
+            for (session, _, _) in ready { session.close() }
             publisher.close()
             group.cancelAll()
         }
-        stats.report(label: label, frameSize: frameSize, seconds: seconds)
+        if subscribeAt.isEmpty {
+            stats[0].report(label: label, frameSize: frameSize, seconds: seconds)
+        } else {
+            for (index, (url, _)) in targets.enumerated() {
+                stats[index].report(label: "\(label)-\(index)", frameSize: frameSize, seconds: seconds, at: url)
+            }
+        }
+    }
+
+    /// `COUNT@URL` -> (URL, COUNT).
+    static func target(_ text: String) throws -> (String, Int) {
+        guard let at = text.firstIndex(of: "@"), let count = Int(text[..<at]), count >= 0 else {
+            throw ValidationError("--subscribe-at takes COUNT@URL, not \(text)")
+        }
+        return (String(text[text.index(after: at)...]), count)
     }
 
     /// Idle mode: a publisher with one silent track and `idleSubscribers` sessions subscribed to it.
@@ -162,7 +195,7 @@ final class FanOutStats: Sendable {
         }
     }
 
-    func report(label: String, frameSize: Int, seconds: Int) {
+    func report(label: String, frameSize: Int, seconds: Int, at url: String? = nil) {
         let snapshot = state.withLockedValue { $0 }
         let sorted = snapshot.latencies.sorted()
         func percentile(_ p: Double) -> String {
@@ -171,8 +204,9 @@ final class FanOutStats: Sendable {
         }
         let expected = expectedFrames * snapshot.frames.count
         let received = snapshot.frames.reduce(0, +)
+        let place = url.map { " at=\($0)" } ?? ""
         print(
-            "RESULT label=\(label) subscribers=\(snapshot.frames.count) frame_size=\(frameSize) "
+            "RESULT label=\(label)\(place) subscribers=\(snapshot.frames.count) frame_size=\(frameSize) "
                 + "gbps=\(String(format: "%.4f", Double(snapshot.bytes) * 8 / Double(seconds) / 1e9)) "
                 + "bytes=\(snapshot.bytes) frames=\(received) lost=\(max(0, expected - received)) "
                 + "p50_ms=\(percentile(0.5)) p99_ms=\(percentile(0.99)) p999_ms=\(percentile(0.999))")

@@ -1,10 +1,12 @@
 """Lossy UDP forwarder for QUIC loss and reordering tests.
 
-    lossy_forwarder.py --target HOST:PORT [--listen-port 0] [--drop 0.05] [--delay-ms 40]
-        [--reorder 0.02] [--seed 1] [--timeout 120]
+    lossy_forwarder.py --target HOST:PORT [--listen-host 127.0.0.1] [--listen-port 0] [--drop 0.05]
+        [--delay-ms 40] [--reorder 0.02] [--seed 1] [--follow-client] [--timeout 120]
 
-Listens on 127.0.0.1. The first address that sends to it becomes the client; datagrams from any
-other address are ignored. Client datagrams go to the target from a separate socket, and the
+Listens on --listen-host (127.0.0.1 by default; the namespace tests give a veth address). The first
+address that sends to it becomes the client; datagrams from any other address are ignored, unless
+--follow-client: then a datagram from a new address makes that address the client (a relay that
+redials its cluster link from a fresh port keeps passing through). Client datagrams go to the target from a separate socket, and the
 target's answers go back to the client. In both directions each datagram is dropped with
 probability --drop, otherwise delayed by --delay-ms (one way, so the RTT grows by twice that);
 with probability --reorder a forwarded datagram gets an extra random 5-20 ms so that later ones
@@ -127,7 +129,7 @@ class Forwarder:
         self._to_target = DelayLine(delay, lambda data: self._upstream.transport.sendto(data))
         self._to_client = DelayLine(delay, lambda data: self._listen.transport.sendto(data, self._client))
         _, self._listen = await loop.create_datagram_endpoint(
-            lambda: UdpSocket(self._from_client), local_addr=("127.0.0.1", self._args.listen_port),
+            lambda: UdpSocket(self._from_client), local_addr=(self._args.listen_host, self._args.listen_port),
         )
         _, self._upstream = await loop.create_datagram_endpoint(
             lambda: UdpSocket(self._from_target), remote_addr=(host, port),
@@ -140,7 +142,7 @@ class Forwarder:
                 endpoint.transport.close()
 
     def _from_client(self, data: bytes, addr: tuple) -> None:
-        if self._client is None:
+        if self._client is None or (self._args.follow_client and addr != self._client):
             self._client = addr
             peer_util.log(f"lossy_forwarder: client is {addr[0]}:{addr[1]}")
         if addr != self._client:
@@ -171,12 +173,15 @@ def probability(text: str) -> float:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", type=parse_target, required=True, help="HOST:PORT of the server to forward to")
+    parser.add_argument("--listen-host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--listen-port", type=int, default=0)
     parser.add_argument("--drop", type=probability, default=0.05, help="drop probability per datagram")
     parser.add_argument("--delay-ms", type=float, default=40.0, help="one-way delay per datagram")
     parser.add_argument("--reorder", type=probability, default=0.02,
                         help="probability of an extra 5-20 ms delay for a datagram")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--follow-client", action="store_true",
+                        help="a datagram from a new address makes it the client (default: the first one only)")
     peer_util.add_lifetime_args(parser, default_timeout=120.0)
     return parser.parse_args(argv)
 

@@ -28,9 +28,13 @@ private func freePort(type: Int32) throws -> Int {
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
-/// GET `url` and return the body as text (URLSession is not needed for loopback plain HTTP).
-public func httpGet(_ url: String) async throws -> String {
-    let process = try PeerProcess("/usr/bin/curl", ["-s", "--max-time", "10", url], name: "curl")
+/// GET `url` and return the body as text (URLSession is not needed for loopback plain HTTP); with a
+/// `namespace`, curl runs inside that network namespace (`NetworkLab`).
+public func httpGet(_ url: String, in namespace: String? = nil) async throws -> String {
+    let curl = ["/usr/bin/curl", "-s", "--max-time", "10", url]
+    let process =
+        try namespace.map { try PeerProcess(NetworkLab.ip, ["netns", "exec", $0] + curl, name: "curl in \($0)") }
+        ?? PeerProcess(curl[0], Array(curl.dropFirst()), name: "curl")
     _ = try await process.waitForExit(timeout: .seconds(15))
     return process.lines.map { $0 + "\n" }.joined()
 }
