@@ -6,24 +6,35 @@ import Foundation
 /// Not Sendable by itself: it is created on, and used only from, its endpoint's event loop.
 final class TLSCredentials {
     let credentials: gnutls_certificate_credentials_t
+    /// The QUIC priority string compiled once and shared (reference-counted by GnuTLS): compiling it per
+    /// session cost each connection about 8 KiB and a parse.
+    private let priority: gnutls_priority_t
     /// Server only: the key that encrypts session tickets, rotated with the process.
     private var ticketKey = gnutls_datum_t()
     let alpn: [String]
 
-    private init(credentials: gnutls_certificate_credentials_t, alpn: [String]) {
+    private init(credentials: gnutls_certificate_credentials_t, alpn: [String]) throws {
+        var priority: gnutls_priority_t?
+        let status = gnutls_priority_init(&priority, cngtcp2_priority, nil)
+        guard status >= 0, let priority else {
+            gnutls_certificate_free_credentials(credentials)
+            throw QUICEndpointError("TLS priorities rejected by GnuTLS: \(errorString(status))")
+        }
         self.credentials = credentials
+        self.priority = priority
         self.alpn = alpn
     }
 
     deinit {
         gnutls_certificate_free_credentials(credentials)
+        gnutls_priority_deinit(priority)
         if ticketKey.data != nil { cngtcp2_gnutls_free(ticketKey.data) }
     }
 
     static func server(_ configuration: QUICServerConfiguration) throws -> TLSCredentials {
         var raw: gnutls_certificate_credentials_t?
         try check(gnutls_certificate_allocate_credentials(&raw), "allocate credentials")
-        let tls = TLSCredentials(credentials: raw!, alpn: configuration.alpn)
+        let tls = try TLSCredentials(credentials: raw!, alpn: configuration.alpn)
         let identity = configuration.identity
         let status = identity.certificateChainPEM.withCString { certificate in
             identity.privateKeyPEM.withCString { key in
@@ -50,7 +61,7 @@ final class TLSCredentials {
     static func client(_ configuration: QUICClientConfiguration) throws -> TLSCredentials {
         var raw: gnutls_certificate_credentials_t?
         try check(gnutls_certificate_allocate_credentials(&raw), "allocate credentials")
-        let tls = TLSCredentials(credentials: raw!, alpn: configuration.alpn)
+        let tls = try TLSCredentials(credentials: raw!, alpn: configuration.alpn)
         switch configuration.verification {
         case .systemRoots:
             try check(gnutls_certificate_set_x509_system_trust(tls.credentials), "load system CA certificates")
@@ -109,7 +120,7 @@ final class TLSCredentials {
     }
 
     private func configureCommon(_ session: gnutls_session_t) throws {
-        try check(gnutls_priority_set_direct(session, cngtcp2_priority, nil), "set TLS priorities")
+        try check(gnutls_priority_set(session, priority), "set TLS priorities")
         try check(
             gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, UnsafeMutableRawPointer(credentials)),
             "set credentials")
