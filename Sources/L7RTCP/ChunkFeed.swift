@@ -39,6 +39,12 @@ public final class ChunkFeed: Sendable {
 
     /// The id the next produced chunk gets.
     public var next: UInt64 { state.withLockedValue { $0.ring.next } }
+    /// Where a transmission joining now starts: the first chunk from now on that begins at a frame's start.
+    /// That is `next`, unless the chunker holds the tail of a frame cut into chunks: then `next` will be
+    /// that tail (mid-frame bytes a client cannot parse from), and the chunk after it starts the next frame.
+    public var joinPoint: UInt64 {
+        state.withLockedValue { $0.ring.next + ($0.chunker.holdsFrameTail ? 1 : 0) }
+    }
     public var retainedBytes: Int { state.withLockedValue { $0.ring.bytes } }
     public var retainedChunks: Int { state.withLockedValue { $0.ring.retained } }
     public var oldest: UInt64 { state.withLockedValue { $0.ring.oldest } }
