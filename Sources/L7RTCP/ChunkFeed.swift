@@ -17,6 +17,8 @@ public final class ChunkFeed: Sendable {
     public let instance: UInt64
     private struct State {
         var ring: ChunkRing
+        /// Cuts the pumped frames; kept with the ring so a frame's chunks appear at once, under one lock.
+        var chunker: Chunker
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter: UInt64 = 0
         var lastAccess: ContinuousClock.Instant
@@ -30,11 +32,19 @@ public final class ChunkFeed: Sendable {
         self.key = key
         self.instance = UInt64.random(in: 1...UInt64.max)
         self.state = NIOLockedValueBox(
-            State(ring: ChunkRing(maxChunks: retentionChunks, maxBytes: retentionBytes), lastAccess: .now))
+            State(
+                ring: ChunkRing(maxChunks: retentionChunks, maxBytes: retentionBytes),
+                chunker: Chunker(chunkSize: key.chunkSize), lastAccess: .now))
     }
 
     /// The id the next produced chunk gets.
     public var next: UInt64 { state.withLockedValue { $0.ring.next } }
+    /// Where a transmission joining now starts: the first chunk from now on that begins at a frame's start.
+    /// That is `next`, unless the chunker holds the tail of a frame cut into chunks: then `next` will be
+    /// that tail (mid-frame bytes a client cannot parse from), and the chunk after it starts the next frame.
+    public var joinPoint: UInt64 {
+        state.withLockedValue { $0.ring.next + ($0.chunker.holdsFrameTail ? 1 : 0) }
+    }
     public var retainedBytes: Int { state.withLockedValue { $0.ring.bytes } }
     public var retainedChunks: Int { state.withLockedValue { $0.ring.retained } }
     public var oldest: UInt64 { state.withLockedValue { $0.ring.oldest } }
@@ -48,11 +58,28 @@ public final class ChunkFeed: Sendable {
         }
     }
 
-    /// Appends a chunk (the pump, or tests) and wakes the long-polls.
+    /// Appends a chunk as it is (tests) and wakes the long-polls.
     public func append(_ chunk: ByteBuffer) {
+        produce { _ in [chunk] }
+    }
+
+    /// Cuts one frame of the track into chunks (the pump) and appends the completed ones together.
+    public func add(frame: ByteBuffer) {
+        produce { $0.add(frame) }
+    }
+
+    /// The group (or the track) ended: what the chunker holds becomes a chunk.
+    public func endGroup() {
+        produce { $0.flush().map { [$0] } ?? [] }
+    }
+
+    /// Appends what `cut` makes of the chunker, under one lock, then wakes the long-polls if any was made.
+    private func produce(_ cut: (inout Chunker) -> [ByteBuffer]) {
         let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
             guard state.ring.total == nil else { return [] }
-            state.ring.append(Chunk(chunk))
+            let chunks = cut(&state.chunker)
+            guard !chunks.isEmpty else { return [] }
+            for chunk in chunks { state.ring.append(Chunk(chunk)) }
             defer { state.waiters = [:] }
             return Array(state.waiters.values)
         }
@@ -127,7 +154,6 @@ public final class ChunkFeed: Sendable {
 
     /// Reads the track through the origin until it finishes, or its broadcast stays away past the grace.
     private func pump(origin: Origin, sourceGrace: Duration, logger: Logger) async {
-        var chunker = Chunker(chunkSize: key.chunkSize)
         var deadline = ContinuousClock.now + sourceGrace
         let path = key.source.broadcast
         while !Task.isCancelled {
@@ -135,17 +161,15 @@ public final class ChunkFeed: Sendable {
             do {
                 let track = try broadcast.subscribe(key.source.track, from: .latest)
                 for try await group in track {
-                    for try await frame in group {
-                        for chunk in chunker.add(frame.payload) { append(chunk) }
-                    }
-                    if let chunk = chunker.flush() { append(chunk) }
+                    for try await frame in group { add(frame: frame.payload) }
+                    endGroup()
                 }
                 // The track finished cleanly: the source ended for good.
-                if let chunk = chunker.flush() { append(chunk) }
+                endGroup()
                 break
             } catch {
                 logger.debug("l7rtcp feed \(key.source): track ended: \(error)")
-                if let chunk = chunker.flush() { append(chunk) }
+                endGroup()
             }
             deadline = ContinuousClock.now + sourceGrace
             if !broadcast.isEnded { try? await Task.sleep(for: .milliseconds(100)) }

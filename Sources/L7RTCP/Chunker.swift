@@ -6,6 +6,9 @@ public import NIOCore
 public struct Chunker: Sendable {
     public let chunkSize: Int
     private var pending = ByteBuffer()
+    /// The pending bytes begin inside a frame (the tail of one cut into chunks): the next chunk made is not
+    /// at a frame's start, the one after it is.
+    public private(set) var holdsFrameTail = false
 
     public init(chunkSize: Int) {
         precondition(chunkSize > 0)
@@ -18,11 +21,13 @@ public struct Chunker: Sendable {
         if pending.readableBytes > 0, pending.readableBytes + frame.readableBytes > chunkSize {
             out.append(pending)
             pending = ByteBuffer()
+            holdsFrameTail = false
         }
         if frame.readableBytes > chunkSize {
             var rest = frame
             while rest.readableBytes > chunkSize { out.append(rest.readSlice(length: chunkSize)!) }
             pending = rest
+            holdsFrameTail = true
         } else if pending.readableBytes == 0 {
             pending = frame
         } else {
@@ -31,6 +36,7 @@ public struct Chunker: Sendable {
         if pending.readableBytes == chunkSize {
             out.append(pending)
             pending = ByteBuffer()
+            holdsFrameTail = false
         }
         return out
     }
@@ -38,7 +44,10 @@ public struct Chunker: Sendable {
     /// The pending bytes as a chunk (group end or track end), if any.
     public mutating func flush() -> ByteBuffer? {
         guard pending.readableBytes > 0 else { return nil }
-        defer { pending = ByteBuffer() }
+        defer {
+            pending = ByteBuffer()
+            holdsFrameTail = false
+        }
         return pending
     }
 }

@@ -165,7 +165,7 @@ public final class L7RTCPGateway: Service, Sendable {
             let token = StatelessToken(
                 uuid: uuid, clientID: request.clientID, streams: streamIDs, features: features, chunkSize: chunkSize,
                 maxPacketSize: maxPacket, ttl: ttl, createdAt: now,
-                anchors: streamFeeds.map { .init(feed: $0.instance, base: $0.next) })
+                anchors: streamFeeds.map { .init(feed: $0.instance, base: $0.joinPoint) })
             id = token.encode(key: key)
         } else {
             id = uuid

@@ -44,7 +44,7 @@ actor TransmissionRegistry {
                     }
                     let feed = feeds.feed(.init(source: source, chunkSize: transmission.chunkSize), hold: true)!
                     transmission.streams[index].feedInstance = feed.instance
-                    transmission.streams[index].feedBase = feed.next
+                    transmission.streams[index].feedBase = feed.joinPoint
                     streamFeeds.append(feed)
                 }
                 transmission.dirty = true
@@ -61,7 +61,7 @@ actor TransmissionRegistry {
         var transmission = transmission
         for (index, feed) in streamFeeds.enumerated() {
             transmission.streams[index].feedInstance = feed.instance
-            transmission.streams[index].feedBase = feed.next
+            transmission.streams[index].feedBase = feed.joinPoint
             transmission.streams[index].reserve = Transmission.reserveStep
         }
         try journal?.save([transmission.persisted(grace: configuration.expiredGrace)])

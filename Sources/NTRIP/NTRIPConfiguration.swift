@@ -21,6 +21,7 @@ public struct NTRIPConfiguration: Sendable {
     public var epochGap: Duration = .milliseconds(200)
     public var epochLength: Duration = .seconds(1)
     /// A client whose unsent backlog exceeds this is too slow and is dropped (others never wait for it).
+    /// The bound counts the bytes queued in the kernel too (half of it is the socket's send buffer).
     public var maxClientBacklog = 256 * 1024
     public var maxClients = 20_000
     public var maxClientsPerUser = 20_000

@@ -22,7 +22,12 @@ public final class NTRIPServer: Service, Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.writeBufferWaterMark, value: .init(low: backlog / 2, high: backlog))
+            // The backlog bound covers both queues of a connection's unsent bytes: the channel's write buffer
+            // (unwritable past half the bound) and the kernel's send buffer (a quarter asked, which Linux
+            // doubles). Left alone, the kernel's grows to tcp_wmem's maximum (4 MiB by default) and absorbs
+            // megabytes for a client that never reads before the channel sees any backlog.
+            .childChannelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(max(1, backlog / 4)))
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: backlog / 4, high: backlog / 2))
             .childChannelInitializer { channel in
                 guard let id = caster.register(channel) else {
                     return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)

@@ -106,4 +106,40 @@ import Testing
         #expect(await registry.status(id: idle.id) == nil)
         #expect(journal.records.withLockedValue { $0.isEmpty })
     }
+
+    /// A 1000-byte frame in 300-byte chunks is 300, 300, 300, 100, the 100-byte tail held by the chunker
+    /// until the next frame comes. A transmission made while a tail is held starts at the next frame, not at
+    /// the tail: the bytes it pulls are whole frames (what the WebSocket push and the pulls hand on).
+    @Test func aTransmissionJoiningAFeedMidFrameStartsAtTheNextFrame() async throws {
+        let registry = Self.registry(MemoryJournal())
+        let feed = ChunkFeed(
+            key: .init(source: TrackSource(broadcast: "room", track: "data"), chunkSize: 300), retentionChunks: 100,
+            retentionBytes: 1 << 20)
+        let frames = (0..<4).map { index in
+            ByteBuffer(bytes: (0..<1000).map { UInt8(truncatingIfNeeded: $0 / 7 + index * 61) })
+        }
+        feed.add(frame: frames[0])
+        #expect(feed.next == 3 && feed.joinPoint == 4)
+        let transmission = Transmission(
+            id: TransmissionID.make(milliseconds: 1), clientID: "c", features: [.core, .resend],
+            streams: ["data;broadcast=room"], chunkSize: 300, maxPacketSize: nil, ttl: 60, now: 1000)
+        try await registry.create(transmission, feeds: [feed])
+        for frame in frames.dropFirst() { feed.add(frame: frame) }
+        feed.endGroup()
+        var pulled = ByteBuffer()
+        var sizes: [Int] = []
+        for packet: UInt64 in 0..<20 {
+            guard
+                case .reply(.chunk(let chunk, _, _, _), _, _) = await registry.pull(
+                    id: transmission.id, stream: "data;broadcast=room", packet: packet, now: 1001, waiting: false,
+                    globalRatios: [])
+            else { break }
+            pulled.writeImmutableBuffer(chunk.bytes)
+            sizes.append(chunk.bytes.readableBytes)
+        }
+        var expected = ByteBuffer()
+        for frame in frames.dropFirst() { expected.writeImmutableBuffer(frame) }
+        #expect(sizes == Array(repeating: [300, 300, 300, 100], count: 3).flatMap { $0 })
+        #expect(pulled == expected)
+    }
 }

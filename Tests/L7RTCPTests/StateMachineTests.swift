@@ -22,6 +22,28 @@ import Testing
         #expect(exact.add(Self.bytes(64)).map(\.readableBytes) == [64])
     }
 
+    @Test func chunkerKnowsWhenItHoldsAFramesTail() {
+        var chunker = Chunker(chunkSize: 100)
+        _ = chunker.add(Self.bytes(40))
+        #expect(!chunker.holdsFrameTail)
+        // Cut: 40 goes out, 100 + 100, the last 50 bytes of the frame wait.
+        #expect(chunker.add(Self.bytes(250)).map(\.readableBytes) == [40, 100, 100])
+        #expect(chunker.holdsFrameTail)
+        // A small frame joins the tail: the pending chunk still begins mid-frame.
+        #expect(chunker.add(Self.bytes(30)).isEmpty)
+        #expect(chunker.holdsFrameTail)
+        // The tail goes out; the new frame starts the pending bytes.
+        #expect(chunker.add(Self.bytes(60)).map(\.readableBytes) == [80])
+        #expect(!chunker.holdsFrameTail)
+        #expect(chunker.add(Self.bytes(340)).map(\.readableBytes) == [60, 100, 100, 100])
+        #expect(chunker.holdsFrameTail)
+        #expect(chunker.flush()?.readableBytes == 40)
+        #expect(!chunker.holdsFrameTail)
+        // A frame of whole chunks leaves no tail.
+        #expect(chunker.add(Self.bytes(300)).map(\.readableBytes) == [100, 100, 100])
+        #expect(!chunker.holdsFrameTail)
+    }
+
     @Test func chunksConcatenateToTheFrames() {
         var chunker = Chunker(chunkSize: 77)
         var frames = ByteBuffer()

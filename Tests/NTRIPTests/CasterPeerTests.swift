@@ -272,39 +272,80 @@ func epochStart(_ bytes: [UInt8], epoch: Int) -> Int {
 /// bound, while a reading client of the same mount gets every byte.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct SlowClientTests {
+    /// The clients of `mount` in the status API: address to bytes handed to it.
+    static func clients(_ caster: RunningCaster, mount: String) async throws -> [String: Int] {
+        let (status, body) = try await caster.http("GET", "/api/ntrip/status")
+        guard status == 200, let json = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+            let mounts = json["mounts"] as? [[String: Any]]
+        else { throw PeerError("status answered \(status): \(body.prefix(500))") }
+        let clients = mounts.first { $0["mount"] as? String == mount }?["clients"] as? [[String: Any]] ?? []
+        return Dictionary(
+            clients.map { ($0["address"] as? String ?? "?", $0["bytesOut"] as? Int ?? 0) }, uniquingKeysWith: max)
+    }
+
     @Test func aClientThatNeverReadsIsDroppedAndOthersAreUnaffected() async throws {
         let caster = try await RunningCaster.start()
         defer { caster.stop() }
         let port = "\(caster.ntripPort)"
-        // About 12 MB as fast as the source can send: far more than the socket buffers and the backlog bound.
+        // The source sends until the drop is seen, bounded in bytes (8 loops of 1.2 MB, at most
+        // ~600 KB/s) and time (below). The bound is in bytes (256 KiB), so however slow a loaded machine makes
+        // the source, the stuck client's backlog passes it long before the source runs out; a reading client
+        // keeps up with that pace.
+        let loops = 8
         let one = try await caster.makeStream("one.rtcm", epochs: 2000)
         let source = caster.path("source.rtcm")
         _ = FileManager.default.createFile(
-            atPath: source, contents: Data(Array(repeating: fileBytes(one), count: 10).joined()))
+            atPath: source, contents: Data(Array(repeating: fileBytes(one), count: loops).joined()))
         let feeder = try caster.peer(
             "source",
             [
-                "--port", port, "--mount", "FAST", "--password", "sourcepw", "--file", one, "--interval", "0",
-                "--loops", "10", "--hold", "2",
+                "--port", port, "--mount", "FAST", "--password", "sourcepw", "--file", one, "--interval", "0.001",
+                "--loops", "\(loops)", "--hold", "2",
             ])
         defer { feeder.terminate() }
         _ = try await feeder.waitForEvent { $0["event"] as? String == "sent" }
+        // The stuck client reads nothing until `release` exists; the reader reads until `stop` exists.
+        let release = caster.path("release")
+        let stop = caster.path("stop")
         let stuck = try caster.peer(
             "client",
             [
-                "--port", port, "--mount", "FAST", "--user", "user", "--password", "password", "--stall", "6",
-                "--out", caster.path("stuck.bin"), "--seconds", "3",
+                "--port", port, "--mount", "FAST", "--user", "user", "--password", "password", "--stall", "120",
+                "--stall-until", release, "--out", caster.path("stuck.bin"), "--seconds", "10",
             ])
+        defer { stuck.terminate() }
         let reader = try caster.peer(
             "client",
             [
                 "--port", port, "--mount", "FAST", "--user", "user", "--password", "password", "--out",
-                caster.path("reader.rtcm"),
-                "--seconds", "5",
+                caster.path("reader.rtcm"), "--seconds", "120", "--until", stop,
             ])
-        #expect(try await reader.waitForExit(timeout: .seconds(30)) == 0)
+        defer { reader.terminate() }
+        let stuckPort = try await stuck.waitForEvent { $0["event"] as? String == "connected" }["port"] as? Int ?? 0
+        let readerPort = try await reader.waitForEvent { $0["event"] as? String == "connected" }["port"] as? Int ?? 0
+        let stuckAddress = "127.0.0.1:\(stuckPort)"
+        let readerAddress = "127.0.0.1:\(readerPort)"
+        try await waitUntil {
+            let clients = try await Self.clients(caster, mount: "FAST")
+            return clients[stuckAddress] != nil && clients[readerAddress] != nil
+        }
+        // Wait for the drop (while the source still sends), then for the reader to have had 600 KB.
+        try await waitUntil(timeout: .seconds(90)) {
+            try await Self.clients(caster, mount: "FAST")[stuckAddress] == nil || !feeder.isRunning
+        }
+        #expect(feeder.isRunning, "the source ran out before the stuck client was dropped: \(feeder.lines.suffix(3))")
+        try await waitUntil(timeout: .seconds(60)) {
+            try await Self.clients(caster, mount: "FAST")[readerAddress] ?? 0 >= 600_000 || !feeder.isRunning
+        }
+        #expect(try await Self.clients(caster, mount: "FAST")[readerAddress] != nil, "the reader is still served")
+        #expect(FileManager.default.createFile(atPath: release, contents: nil))
+        #expect(FileManager.default.createFile(atPath: stop, contents: nil))
         #expect(try await stuck.waitForExit(timeout: .seconds(30)) == 0)
-        #expect(stuck.events("done").first?["closed"] as? Bool == true, "the stuck client was dropped: \(stuck.lines)")
+        #expect(try await reader.waitForExit(timeout: .seconds(30)) == 0)
+        let dropped = stuck.events("done").first ?? [:]
+        #expect(dropped["closed"] as? Bool == true, "the stuck client was dropped: \(stuck.lines)")
+        // What it finally read is what the kernel held when the caster closed it: within the bound.
+        #expect((dropped["bytes"] as? Int ?? .max) <= 256 * 1024, "the backlog stayed within its bound: \(dropped)")
         let result = try await caster.check(source: source, out: caster.path("reader.rtcm"))
         #expect(result["ok"] as? Bool == true, "\(result)")
         #expect((result["bytes"] as? Int ?? 0) > 500_000, "the reader kept up: \(result)")

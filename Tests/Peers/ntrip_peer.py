@@ -5,7 +5,8 @@
     ntrip_peer.py source    --port P --mount M --password PW [--version 1|2] [--user U] [--chunked]
                             [--file F] [--interval S] [--hold S]          a raw-socket source (v1 SOURCE / v2 POST)
     ntrip_peer.py client    --port P --mount M [--user U --password PW] [--version 1|2] [--gga LINE] --out F
-                            [--seconds S]                                 a raw-socket client; the body goes to --out
+                            [--seconds S] [--until F] [--max-bytes N]     a raw-socket client; the body goes to --out
+                            [--stall S [--stall-until F]]                 (--stall: read nothing first, a stuck client)
     ntrip_peer.py pyg       --port P --mount M --user U --password PW --version 1.0|2.0 --out F [--seconds S]
                             [--gga-interval N]                            the pygnssutils client library
     ntrip_peer.py ntripstreams-source --port P --mount M --user U --password PW --file F [--interval S]
@@ -25,6 +26,7 @@ import base64
 import hashlib
 import io
 import json
+import os
 import re
 import socket
 import sys
@@ -251,6 +253,7 @@ def cmd_client(args) -> int:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.settimeout(args.seconds + args.stall + 5)
     sock.connect(("127.0.0.1", args.port))
+    out("connected", port=sock.getsockname()[1])
     version = "Ntrip-Version: Ntrip/2.0\r\n" if args.version == 2 else ""
     protocol = "HTTP/1.1" if args.version == 2 else "HTTP/1.0"
     gga = f"Ntrip-GGA: {args.gga}\r\n" if args.gga and args.version == 2 else ""
@@ -261,14 +264,16 @@ def cmd_client(args) -> int:
         sock.sendall(args.gga.encode() + b"\r\n")
     if args.stall:
         out("stalling")
-        time.sleep(args.stall)
+        stall_end = time.monotonic() + args.stall
+        while time.monotonic() < stall_end and not (args.stall_until and os.path.exists(args.stall_until)):
+            time.sleep(min(0.05, max(0.0, stall_end - time.monotonic())))
     head, rest = read_head(sock)
     out("reply", text=head.decode(errors="replace"))
-    data = rest
+    data = bytearray(rest)
     deadline = time.monotonic() + args.seconds
     sock.settimeout(0.5)
     closed = False
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not (args.until and os.path.exists(args.until)):
         try:
             chunk = sock.recv(65536)
         except socket.timeout:
@@ -448,6 +453,8 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=5)
     p.add_argument("--max-bytes", type=int, default=0)
     p.add_argument("--stall", type=float, default=0, help="read nothing for this long first (a stuck client)")
+    p.add_argument("--stall-until", help="end the stall early once this file exists")
+    p.add_argument("--until", help="stop reading once this file exists (--seconds still bounds it)")
     p = sub.add_parser("pyg")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--mount", required=True)
