@@ -37,9 +37,10 @@ struct RelayCacheTests {
         _ = try await publisher.waitForEvent(timeout: .seconds(30)) { $0["event"] as? String == "done" }
         let last = try #require(
             publisher.events.last { $0["event"] as? String == "frame" }?["group"] as? Int)
+        let whole = (0..<5).flatMap { ReferencePayload.make(group: UInt64(last), frame: $0, size: 1000) }
         try await waitUntil {
-            try await httpGet("\(relay.http)/fetch/cached/v?group=\(last)").utf8.count == 5_000
-        }  // the latest group, whole
+            try await httpGetBytes("\(relay.http)/fetch/cached/v?group=\(last)") == (200, whole)
+        }  // the latest group, whole and byte-exact
         let cached = try #require(try await relay.metric("moq_relay_cache_bytes"))
         #expect(cached > 0 && cached <= 40_000, "older groups within the bound: \(cached)")
         #expect(try await httpStatus("\(relay.http)/fetch/cached/v?group=\(first)") == 404)

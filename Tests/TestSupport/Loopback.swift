@@ -47,6 +47,17 @@ public func httpStatus(_ url: String) async throws -> Int {
     return Int(process.lines.last ?? "") ?? 0
 }
 
+/// GET `url`: the status and the body's bytes, as sent (binary bodies are not text).
+public func httpGetBytes(_ url: String) async throws -> (status: Int, body: [UInt8]) {
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("body-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: file) }
+    let process = try PeerProcess(
+        "/usr/bin/curl", ["-s", "-o", file.path, "-w", "%{http_code}", "--max-time", "10", url], name: "curl")
+    _ = try await process.waitForExit(timeout: .seconds(15))
+    let body = (try? Data(contentsOf: file)).map { [UInt8]($0) } ?? []
+    return (Int(process.lines.last ?? "") ?? 0, body)
+}
+
 /// Polls `condition` every 100 ms for at most `timeout`.
 public func waitUntil(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
