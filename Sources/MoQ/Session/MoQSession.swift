@@ -108,6 +108,8 @@ public final class MoQSession: Sendable {
         var subscriptionsReceived = 0
         /// The peer's SUBSCRIBEs being served now.
         var subscriptionsServing = 0
+        /// Whether the datagram reader runs (it starts with our first subscription).
+        var receivingDatagrams = false
     }
 
     /// Runs once `run()` has ended everything (a client closes the endpoint it dialled from).
@@ -138,7 +140,6 @@ public final class MoQSession: Sendable {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.transport.run() }
             group.addTask { await self.acceptStreams() }
-            group.addTask { await self.receiveDatagrams() }
             group.addTask {
                 await withDiscardingTaskGroup { jobs in
                     for await job in self.jobs { jobs.addTask { await job() } }
@@ -153,10 +154,13 @@ public final class MoQSession: Sendable {
             }
             group.addTask {
                 guard await self.waitForAdmission() else { return }
+                let prefixes = self.scope.announceRequests(interest: self.configuration.announceInterest)
+                if prefixes.count == 1 {
+                    await self.requestAnnouncements(prefix: prefixes[0])  // the usual case: no task more
+                    return
+                }
                 await withDiscardingTaskGroup { requests in
-                    for prefix in self.scope.announceRequests(interest: self.configuration.announceInterest) {
-                        requests.addTask { await self.requestAnnouncements(prefix: prefix) }
-                    }
+                    for prefix in prefixes { requests.addTask { await self.requestAnnouncements(prefix: prefix) } }
                 }
             }
             _ = await transport.closed()

@@ -89,13 +89,18 @@ extension MoQSession {
         broadcast: String, track: String, into producer: TrackProducer, options: SubscribeOptions,
         upstream: Bool = false
     ) -> MoQSubscription {
-        let subscription = state.withLockedValue { state -> MoQSubscription in
-            defer { state.nextSubscribeID += 1 }
+        let (subscription, firstOfSession) = state.withLockedValue { state -> (MoQSubscription, Bool) in
+            defer {
+                state.nextSubscribeID += 1
+                state.receivingDatagrams = true
+            }
             let subscription = MoQSubscription(
                 id: state.nextSubscribeID, broadcast: broadcast, name: track, producer: producer, upstream: upstream)
             state.subscriptions[subscription.id] = subscription
-            return subscription
+            return (subscription, !state.receivingDatagrams)
         }
+        // Datagrams only ever belong to our subscriptions: their reader starts with the first one.
+        if firstOfSession { spawn { await self.receiveDatagrams() } }
         spawn { await self.run(subscription, options: options) }
         return subscription
     }
