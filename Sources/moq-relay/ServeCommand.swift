@@ -48,6 +48,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "State directory: SQLite store, admin token, generated certificate (default ./data).")
     var dataDir: String?
 
+    @Option(
+        help: """
+            Where streampoints, users and L7RTCP transmissions persist: sqlite (default, relay.sqlite in the data \
+            directory) or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE, one database shared by a cluster's nodes.
+            """)
+    var store: String?
+
     @Option(help: "PEM certificate chain; default: a generated one, kept in the data directory.")
     var tlsCert: String?
 
@@ -185,7 +192,9 @@ struct ServeCommand: AsyncParsableCommand {
                 publisherLinger: .milliseconds(Int(linger * 1000)),
                 maxSessionBroadcasts: maxBroadcasts, maxSessionSubscriptions: maxSubscriptions,
                 auth: auth, links: links, clusterNode: clusterNode, logger: logger))
-        let store = try RelayStore(directory: URL(fileURLWithPath: data.path))
+        let store = try RelayStore(
+            directory: URL(fileURLWithPath: data.path), url: settings.string("store", self.store))
+        defer { store.close() }
         let ntripUsers =
             ntripUser.isEmpty
             ? RelaySettings.environment("ntrip-user").map { $0.split(separator: " ").map(String.init) }
