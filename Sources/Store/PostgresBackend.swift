@@ -94,9 +94,9 @@ final class PostgresBackend: StoreBackend {
                 on: group.next(), configuration: configuration, id: id, logger: logger
             ).wait()
         } catch {
-            throw RelayStore.Failure.invalid(
+            throw RelayStore.Failure.unavailable(
                 "cannot connect to PostgreSQL at \(configuration.host ?? "?"):\(configuration.port ?? 0): "
-                    + String(reflecting: error))
+                    + Self.describe(error))
         }
     }
 
@@ -122,21 +122,42 @@ final class PostgresBackend: StoreBackend {
         return try connection.query(query, logger: logger).wait()
     }
 
-    /// Runs `body` in one transaction on the query connection (reconnecting if it was closed).
+    /// Runs `body` in one transaction on the query connection (reconnecting if it was closed, and once more if
+    /// it died while idle, e.g. the server restarted). Database errors become `unavailable`.
     private func transaction<T>(_ body: (Transaction) throws -> T) throws -> T {
-        try connection.withLockedValue { current in
-            if current == nil || current?.isClosed == true { current = try connect() }
-            let transaction = Transaction(connection: current!, logger: logger)
-            try transaction.run("BEGIN")
-            do {
-                let result = try body(transaction)
-                try transaction.run("COMMIT")
-                return result
-            } catch {
-                _ = try? transaction.run("ROLLBACK")
-                throw error
+        do {
+            return try connection.withLockedValue { current in
+                if current == nil || current?.isClosed == true { current = try connect() }
+                var transaction = Transaction(connection: current!, logger: logger)
+                do {
+                    try transaction.run("BEGIN")
+                } catch {
+                    Self.closeAndWait(current)
+                    current = try connect()
+                    transaction = Transaction(connection: current!, logger: logger)
+                    try transaction.run("BEGIN")
+                }
+                do {
+                    let result = try body(transaction)
+                    try transaction.run("COMMIT")
+                    return result
+                } catch {
+                    _ = try? transaction.run("ROLLBACK")
+                    throw error
+                }
             }
+        } catch let failure as RelayStore.Failure {
+            throw failure
+        } catch {
+            throw RelayStore.Failure.unavailable(Self.describe(error))
         }
+    }
+
+    /// A short text for a database error: the server's message when there is one.
+    static func describe(_ error: any Error) -> String {
+        guard let error = error as? PSQLError else { return "PostgreSQL: \(error)" }
+        if let message = error.serverInfo?[.message] { return "PostgreSQL: \(message)" }
+        return "PostgreSQL: \(error.code)"
     }
 
     private struct Transaction {

@@ -15,6 +15,8 @@ public final class RelayStore: Sendable {
         case notFound
         case conflict
         case invalid(String)
+        /// The database could not be reached or failed (PostgreSQL); nothing was changed.
+        case unavailable(String)
     }
 
     public struct Snapshot: Sendable {

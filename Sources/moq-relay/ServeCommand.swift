@@ -45,7 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Extra NTRIP users, user:password[:MOUNT,MOUNT] (repeatable; env MOQ_NTRIP_USER, space-separated).")
     var ntripUser: [String] = []
 
-    @Option(help: "State directory: SQLite store, admin token, generated certificate (default ./data).")
+    @Option(help: "State directory: SQLite store (see --store), admin token, generated certificate (default ./data).")
     var dataDir: String?
 
     @Option(

@@ -11,7 +11,12 @@ struct ClusterStoreTests {
         defer { server.stop() }
         let a = try await RunningCaster.start(users: [], extra: ["--store", server.url])
         defer { a.stop() }
-        let b = try await RunningCaster.start(users: [], extra: ["--store", server.url])
+        // Node B names the store in its config file (key `store`) instead of the flag.
+        let config = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: config) }
+        let configFile = config.appendingPathComponent("relay.toml")
+        try "store = \"\(server.url)\"\n".write(to: configFile, atomically: true, encoding: .utf8)
+        let b = try await RunningCaster.start(users: [], extra: ["--config", configFile.path])
         defer { b.stop() }
 
         let create = "{\"mount\":\"C1\",\"sourcePassword\":\"c1pw\",\"str\":\"Cluster;RTCM 3.2\"}"

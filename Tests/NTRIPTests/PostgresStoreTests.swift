@@ -103,6 +103,21 @@ struct PostgresStoreTests {
         let key = try a.l7rtcpSecret()
         #expect(key.count == 32)
         #expect(try b.l7rtcpSecret() == key)
+
+        // The database gone: writes fail as unavailable (the API's 503), reads keep the last snapshot.
+        let before = a.snapshot.streampoints.keys.sorted()
+        server.stop()
+        do {
+            try a.createUser(name: "late", password: "pw", mounts: nil)
+            Issue.record("a write succeeded with the database stopped")
+        } catch let failure as RelayStore.Failure {
+            guard case .unavailable = failure else {
+                Issue.record("\(failure)")
+                return
+            }
+        }
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(a.snapshot.streampoints.keys.sorted() == before && before == ["P1"])
     }
 
     @Test func aBadURLOrAnUnreachableServerIsAnError() async throws {
