@@ -14,6 +14,8 @@ actor TransmissionRegistry {
 
     private var entries: [String: Entry] = [:]
     private var deleted: [String] = []
+    /// Ids a shared journal did not have, and when it was asked (see `adopt`).
+    private var misses: [String: Double] = [:]
     nonisolated let feeds: FeedTable
     let journal: (any TransmissionJournal)?
     let configuration: L7RTCPConfiguration
@@ -69,10 +71,18 @@ actor TransmissionRegistry {
 
     /// With a shared journal, adopts transmission `id` when this node does not hold it (another node created
     /// it, or this node before a restart), as a restore does. Ids that are not well-formed never reach the store.
+    /// A miss is remembered for a second (at most 4096 ids), so a stream of requests for unknown ids costs the
+    /// store one lookup per id and second.
     private func adopt(_ id: String, now: Double) {
         guard entries[id] == nil, let journal, journal.isShared, TransmissionID.isValid(id) else { return }
+        if let missed = misses[id], now - missed < 1 { return }
         do {
-            guard let record = try journal.load(id: id, now: now) else { return }
+            guard let record = try journal.load(id: id, now: now) else {
+                if misses.count >= 4096 { misses.removeAll(keepingCapacity: true) }
+                misses[id] = now
+                return
+            }
+            misses[id] = nil
             install(record)
             logger.info("l7rtcp: adopted transmission \(id) from the shared store")
         } catch {
