@@ -21,7 +21,8 @@ import PostgresNIO
 /// the next call reconnects). Calls are serialized on one connection.
 final class PostgresBackend: StoreBackend {
     static let channel = "moq_store"
-    static let pollInterval = DispatchTimeInterval.seconds(1)
+    /// How often each store reads streampoints and users again whatever NOTIFY said (the visibility bound).
+    static let defaultPollInterval = DispatchTimeInterval.seconds(1)
     static let timeout = TimeAmount.seconds(10)
     /// The advisory lock migrations take (any constant the relay's database uses for nothing else).
     static let migrationLock = 0x6D6F_715F_7374_6F72
@@ -43,8 +44,11 @@ final class PostgresBackend: StoreBackend {
     private let observer = NIOLockedValueBox(Observer())
     private let queue = DispatchQueue(label: "moq-relay.store.refresh")
     private let nextID = NIOLockedValueBox(1)
+    private let pollInterval: DispatchTimeInterval
 
-    init(url: String) throws {
+    /// Connects to `url` and applies the migrations; `pollInterval` is for tests of the NOTIFY path.
+    init(url: String, pollInterval: DispatchTimeInterval = defaultPollInterval) throws {
+        self.pollInterval = pollInterval
         configuration = try Self.configuration(url: url)
         var logger = Logger(label: "moq-relay.store")
         logger.logLevel = .warning
@@ -422,13 +426,14 @@ final class PostgresBackend: StoreBackend {
             return true
         }
         guard started else { return }
-        timer.schedule(deadline: .now() + Self.pollInterval, repeating: Self.pollInterval)
+        timer.schedule(deadline: .now() + pollInterval, repeating: pollInterval)
         timer.setEventHandler { [weak self] in
             guard let self else { return }
             self.ensureListening()
             changed()
         }
-        queue.async { [weak self] in self?.ensureListening() }
+        // Listening before the store is handed out, so no change made after that is missed until the next poll.
+        queue.sync { ensureListening() }
         timer.resume()
     }
 

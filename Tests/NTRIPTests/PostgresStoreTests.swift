@@ -1,7 +1,8 @@
 import Foundation
-import Store
 import TestSupport
 import Testing
+
+@testable import Store
 
 /// The PostgreSQL backend of the store against a real server the test starts: CRUD, versioned migrations run
 /// again (and by two nodes at once) without effect, and one store seeing another's changes within the
@@ -118,6 +119,30 @@ struct PostgresStoreTests {
         }
         try await Task.sleep(for: .milliseconds(1500))
         #expect(a.snapshot.streampoints.keys.sorted() == before && before == ["P1"])
+    }
+
+    @Test func notifyAloneCarriesAChangeToAnotherStore() async throws {
+        let server = try await PostgresServer.start()
+        defer { server.stop() }
+        let directory = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Polls so rare that within this test only NOTIFY can carry a change.
+        let a = try RelayStore(
+            directory: directory, backend: PostgresBackend(url: server.url, pollInterval: .seconds(600)))
+        let b = try RelayStore(
+            directory: directory, backend: PostgresBackend(url: server.url, pollInterval: .seconds(600)))
+        defer {
+            a.close()
+            b.close()
+        }
+        try a.createUser(name: "n1", password: "pw", mounts: nil)
+        try await waitUntil(timeout: .seconds(3)) { b.snapshot.users["n1"] != nil }
+        try b.createStreampoint(mount: "N1", sourcePassword: "pw", str: nil)
+        try await waitUntil(timeout: .seconds(3)) { a.snapshot.streampoints["N1"] != nil }
+        // A change made without NOTIFY waits for the poll (which the default store does each second).
+        try await server.psql("INSERT INTO ntrip_user (name, password_hash) VALUES ('quiet', 'x')")
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(a.snapshot.users["quiet"] == nil && b.snapshot.users["quiet"] == nil)
     }
 
     @Test func aBadURLOrAnUnreachableServerIsAnError() async throws {
