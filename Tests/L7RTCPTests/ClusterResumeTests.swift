@@ -11,10 +11,16 @@ struct ClusterResumeTests {
         let server = try await PostgresServer.start()
         defer { server.stop() }
         let b = try await TestRelay.start(["--store", server.url])
-        defer { b.process.terminate() }
+        defer {
+            b.process.terminate()
+            try? FileManager.default.removeItem(at: b.dataDirectory)
+        }
         let a = try await TestRelay.start(
             ["--store", server.url, "--cluster-connect", b.url, "--cluster-fingerprint", b.pin])
-        defer { a.process.terminate() }
+        defer {
+            a.process.terminate()
+            try? FileManager.default.removeItem(at: a.dataDirectory)
+        }
         let publisher = try await b.publish("room/cam", tracks: ["video"], frameSize: 1000)
         defer { publisher.closeInput() }
         try await waitUntil(timeout: .seconds(20)) {

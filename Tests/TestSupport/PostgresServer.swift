@@ -4,8 +4,8 @@ import NIOConcurrencyHelpers
 /// A throwaway PostgreSQL server for one test (Debian's postgresql 15, installed by scripts/setup): `initdb`
 /// into a temporary directory, `postgres` on an ephemeral loopback port with its socket in that directory,
 /// run as the unprivileged `postgres` user when the tests run as root (the server refuses root; `setpriv`
-/// changes user and execs, so the process the test holds is the server itself), one database created;
-/// `stop()` stops it and removes the directory. Every wait is bounded.
+/// changes user and execs), one database created; `stop()` stops it and removes the directory, and so does a
+/// test process that dies (the server's shell stops it when its stdin closes). Every wait is bounded.
 public final class PostgresServer: Sendable {
     public static let binaries = "/usr/lib/postgresql/15/bin"
 
@@ -41,11 +41,14 @@ public final class PostgresServer: Sendable {
             }
             try await server.asPostgres(
                 "initdb", ["-D", server.dataDirectory, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+            // A shell holds the server and stops it (fast shutdown) when its stdin closes: at `stop()`, or when
+            // the test process dies without calling it.
             let (executable, arguments) = postgresCommand(
-                "postgres",
+                "/bin/sh",
                 [
-                    "-D", server.dataDirectory, "-k", directory.path, "-p", "\(server.port)", "-c",
-                    "listen_addresses=127.0.0.1", "-c", "fsync=off",
+                    "-c", "\"$@\" & pid=$!; cat >/dev/null; kill -INT \"$pid\"; wait \"$pid\"", "sh",
+                    binaries + "/postgres", "-D", server.dataDirectory, "-k", directory.path, "-p", "\(server.port)",
+                    "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
                 ])
             let process = try PeerProcess(executable, arguments, name: "postgres")
             server.server.withLockedValue { $0 = process }
@@ -85,7 +88,7 @@ public final class PostgresServer: Sendable {
         return process.lines.joined(separator: "\n")
     }
 
-    /// Stops the server (fast shutdown, then SIGKILL after 10 s) and removes its directory; a second call does
+    /// Stops the server (fast shutdown, then SIGKILL after 15 s) and removes its directory; a second call does
     /// nothing.
     public func stop() {
         guard
@@ -93,11 +96,19 @@ public final class PostgresServer: Sendable {
                 defer { done = true }; return !done
             })
         else { return }
-        if let process = server.withLockedValue({ $0 }), process.isRunning {
-            kill(process.pid, SIGINT)
-            let deadline = Date().addingTimeInterval(10)
+        if let process = server.withLockedValue({ $0 }) {
+            process.closeInput()
+            let deadline = Date().addingTimeInterval(15)
             while process.isRunning, Date() < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.pid, SIGKILL) }
+            if process.isRunning {
+                let pidFile = directory.appendingPathComponent("data/postmaster.pid")
+                if let text = try? String(contentsOf: pidFile, encoding: .utf8),
+                    let pid = Int32(text.split(separator: "\n").first ?? "")
+                {
+                    kill(pid, SIGKILL)
+                }
+                process.terminate()
+            }
         }
         try? FileManager.default.removeItem(at: directory)
     }
@@ -108,7 +119,7 @@ public final class PostgresServer: Sendable {
 
     /// `binary` (a server program) with `arguments`, as the postgres user when this process is root.
     private static func postgresCommand(_ binary: String, _ arguments: [String]) -> (String, [String]) {
-        let path = binaries + "/" + binary
+        let path = binary.hasPrefix("/") ? binary : binaries + "/" + binary
         guard getuid() == 0 else { return (path, arguments) }
         return ("/usr/bin/setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", path] + arguments)
     }
