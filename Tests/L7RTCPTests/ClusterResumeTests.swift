@@ -21,13 +21,13 @@ struct ClusterResumeTests {
             a.process.terminate()
             try? FileManager.default.removeItem(at: a.dataDirectory)
         }
-        let publisher = try await b.publish("room/cam", tracks: ["video"], frameSize: 1000)
-        defer { publisher.closeInput() }
+        let publisher = try await b.publish("cluster/cam", tracks: ["video"], frameSize: 1000)
+        defer { publisher.terminate() }
         try await waitUntil(timeout: .seconds(20)) {
-            try await httpGet(a.http + "/announced").split(separator: "\n").contains("room/cam")
+            try await httpGet(a.http + "/announced").split(separator: "\n").contains("cluster/cam")
         }
 
-        let stream = "video;broadcast=room/cam"
+        let stream = "video;broadcast=cluster/cam"
         let created = try await a.exchange(
             "POST", "/l7rtcp/init",
             [
@@ -93,5 +93,8 @@ struct ClusterResumeTests {
         // An id no node ever made is still unknown on B.
         let unknown = "tx-01890a5d-ac96-7774-8cc1-0123456789ab"
         #expect(try await b.exchange("GET", "/l7rtcp/status/\(unknown)").status == 404)
+        // The publisher ends before the relays (it exits when its stdin closes).
+        publisher.closeInput()
+        _ = try? await publisher.waitForExit(timeout: .seconds(10))
     }
 }
