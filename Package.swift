@@ -35,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
     ],
     targets: [
         // libngtcp2 1.x + ngtcp2_crypto_gnutls + GnuTLS, and the few C helpers Swift cannot express.
@@ -191,11 +192,16 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
-        // Persistence of streampoints and users in SQLite (GRDB) under the data directory.
+        // Persistence of streampoints, users and L7RTCP transmissions: SQLite (GRDB) under the data directory by
+        // default, or a PostgreSQL database (postgres-nio) shared by a cluster's nodes.
         .target(
             name: "Store",
             dependencies: [
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
@@ -299,7 +305,8 @@ let package = Package(
         .testTarget(
             name: "MoQRelayTests",
             dependencies: [
-                "MoQRelay", "MoQ", "MoQWire", "QUIC", "HTTP3", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                "MoQRelay", "MoQ", "MoQWire", "QUIC", "HTTP3", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strictSwift
         ),

@@ -34,10 +34,11 @@ public final class L7RTCPGateway: Service, Sendable {
         self.origin = origin
         self.key = SymmetricKey(data: secret)
         self.logger = logger
-        self.clock = clock ?? { Date().timeIntervalSince1970 }
+        let clock = clock ?? { Date().timeIntervalSince1970 }
+        self.clock = clock
         self.feeds = FeedTable(origin: origin, configuration: configuration, logger: logger)
         self.registry = TransmissionRegistry(
-            feeds: feeds, journal: journal, configuration: configuration, logger: logger)
+            feeds: feeds, journal: journal, configuration: configuration, logger: logger, clock: clock)
     }
 
     /// The token of stateless id `id`, verified once and then served from a bounded cache.

@@ -4,6 +4,20 @@ public protocol TransmissionJournal: Sendable {
     func save(_ records: [PersistedTransmission]) throws
     func delete(_ ids: [String]) throws
     func loadAll() throws -> [PersistedTransmission]
+    /// Transmission `id` if it is persisted and not expired at `now`.
+    func load(id: String, now: Double) throws -> PersistedTransmission?
+    /// True when other nodes share this journal (a cluster's store): this node then restores nothing at start
+    /// and adopts a transmission it does not hold when a request names it (after the node that served it
+    /// failed, or after this node restarted).
+    var isShared: Bool { get }
+}
+
+extension TransmissionJournal {
+    public func load(id: String, now: Double) throws -> PersistedTransmission? {
+        try loadAll().first { $0.id == id && $0.expiresAt > now }
+    }
+
+    public var isShared: Bool { false }
 }
 
 /// The persisted form of a `Transmission`.

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 
@@ -13,46 +14,79 @@ actor TransmissionRegistry {
 
     private var entries: [String: Entry] = [:]
     private var deleted: [String] = []
+    /// Ids a shared journal did not have, and when it was asked (see `adopt`).
+    private var misses: [String: Double] = [:]
     nonisolated let feeds: FeedTable
     let journal: (any TransmissionJournal)?
     let configuration: L7RTCPConfiguration
     let logger: Logger
+    let clock: @Sendable () -> Double
 
-    init(feeds: FeedTable, journal: (any TransmissionJournal)?, configuration: L7RTCPConfiguration, logger: Logger) {
+    init(
+        feeds: FeedTable, journal: (any TransmissionJournal)?, configuration: L7RTCPConfiguration, logger: Logger,
+        clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) {
         self.feeds = feeds
         self.journal = journal
         self.configuration = configuration
         self.logger = logger
+        self.clock = clock
     }
 
     var count: Int { entries.count }
     var waiting: Int { entries.values.reduce(0) { $0 + $1.transmission.waiting } }
 
-    /// Reloads persisted transmissions (after a restart), each stream in a new id epoch on a fresh feed.
+    /// Reloads persisted transmissions (after a restart), each stream in a new id epoch on a fresh feed. A shared
+    /// journal restores nothing here: its transmissions are adopted one by one when a request names them.
     func restore(now: Double) {
-        guard let journal else { return }
+        guard let journal, !journal.isShared else { return }
         do {
-            for record in try journal.loadAll() where record.expiresAt > now {
-                var transmission = Transmission(restoring: record)
-                var streamFeeds: [ChunkFeed?] = []
-                for (index, stream) in transmission.streams.enumerated() {
-                    guard stream.status == .active || stream.status == .paused,
-                        let spec = StreamSpec(stream.id), let source = TrackSource(spec)
-                    else {
-                        streamFeeds.append(nil)
-                        continue
-                    }
-                    let feed = feeds.feed(.init(source: source, chunkSize: transmission.chunkSize), hold: true)!
-                    transmission.streams[index].feedInstance = feed.instance
-                    transmission.streams[index].feedBase = feed.joinPoint
-                    streamFeeds.append(feed)
-                }
-                transmission.dirty = true
-                entries[transmission.id] = Entry(transmission: transmission, feeds: streamFeeds)
-            }
+            for record in try journal.loadAll() where record.expiresAt > now { install(record) }
             logger.info("l7rtcp: restored \(entries.count) transmissions")
         } catch {
             logger.error("l7rtcp: cannot load persisted transmissions: \(error)")
+        }
+    }
+
+    /// Serves persisted `record` from now on: a new id epoch per stream (ids below its reservation answer
+    /// `chunk_evicted`), each active or paused stream on a fresh feed.
+    private func install(_ record: PersistedTransmission) {
+        var transmission = Transmission(restoring: record)
+        var streamFeeds: [ChunkFeed?] = []
+        for (index, stream) in transmission.streams.enumerated() {
+            guard stream.status == .active || stream.status == .paused,
+                let spec = StreamSpec(stream.id), let source = TrackSource(spec)
+            else {
+                streamFeeds.append(nil)
+                continue
+            }
+            let feed = feeds.feed(.init(source: source, chunkSize: transmission.chunkSize), hold: true)!
+            transmission.streams[index].feedInstance = feed.instance
+            transmission.streams[index].feedBase = feed.joinPoint
+            streamFeeds.append(feed)
+        }
+        transmission.dirty = true
+        entries[transmission.id] = Entry(transmission: transmission, feeds: streamFeeds)
+    }
+
+    /// With a shared journal, adopts transmission `id` when this node does not hold it (another node created
+    /// it, or this node before a restart), as a restore does. Ids that are not well-formed never reach the store.
+    /// A miss is remembered for a second (at most 4096 ids), so a stream of requests for unknown ids costs the
+    /// store one lookup per id and second.
+    private func adopt(_ id: String, now: Double) {
+        guard entries[id] == nil, let journal, journal.isShared, TransmissionID.isValid(id) else { return }
+        if let missed = misses[id], now - missed < 1 { return }
+        do {
+            guard let record = try journal.load(id: id, now: now) else {
+                if misses.count >= 4096 { misses.removeAll(keepingCapacity: true) }
+                misses[id] = now
+                return
+            }
+            misses[id] = nil
+            install(record)
+            logger.info("l7rtcp: adopted transmission \(id) from the shared store")
+        } catch {
+            logger.error("l7rtcp: cannot look up transmission \(id): \(error)")
         }
     }
 
@@ -71,6 +105,7 @@ actor TransmissionRegistry {
     }
 
     func resume(id: String, clientID: String, now: Double) -> Result<Transmission, L7RTCPError> {
+        adopt(id, now: now)
         guard var entry = entries[id] else { return .failure(.transmissionNotFound) }
         defer { entries[id] = entry }
         return entry.transmission.resume(clientID: clientID, now: now).map { entry.transmission }
@@ -85,6 +120,7 @@ actor TransmissionRegistry {
     func pull(
         id: String, stream: String, packet: UInt64, now: Double, waiting: Bool, globalRatios: [Double]
     ) -> PullOutcome {
+        adopt(id, now: now)
         guard var entry = entries[id] else { return .reply(.refused(.transmissionNotFound), advice: .low, next: 0) }
         defer { entries[id] = entry }
         var step = entry.transmission.pull(stream: stream, packet: packet, now: now)
@@ -137,6 +173,7 @@ actor TransmissionRegistry {
     func control(id: String, _ control: StreamControl, now: Double) -> Result<
         [(stream: String, command: StreamControl.Command, status: Transmission.StreamStatus)], L7RTCPError
     > {
+        adopt(id, now: now)
         guard var entry = entries[id] else { return .failure(.transmissionNotFound) }
         defer { entries[id] = entry }
         let result = entry.transmission.control(control, now: now)
@@ -155,6 +192,7 @@ actor TransmissionRegistry {
     func resend(id: String, stream: String, chunks: [UInt64], now: Double) -> Result<
         (queued: [UInt64], unavailable: [UInt64]), L7RTCPError
     > {
+        adopt(id, now: now)
         guard var entry = entries[id] else { return .failure(.transmissionNotFound) }
         defer { entries[id] = entry }
         let feed = entry.transmission.streamIndex(stream).flatMap { entry.feeds[$0] }
@@ -166,6 +204,7 @@ actor TransmissionRegistry {
 
     /// The transmission and, per stream, the oldest packet id its feed still holds.
     func status(id: String) -> (Transmission, [UInt64?])? {
+        adopt(id, now: clock())
         guard let entry = entries[id] else { return nil }
         let oldest = entry.transmission.streams.enumerated().map { index, stream -> UInt64? in
             guard let feed = entry.feeds[index] else { return nil }

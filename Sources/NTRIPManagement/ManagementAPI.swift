@@ -4,7 +4,8 @@ public import NTRIP
 public import Store
 
 /// The NTRIP management API under `/api/ntrip` (admin only): streampoints and users CRUD, status, and
-/// its OpenAPI document. Codes: 200, 201 created, 204 deleted, 401, 404, 409 exists, 422 invalid body.
+/// its OpenAPI document. Codes: 200, 201 created, 204 deleted, 401, 404, 409 exists, 422 invalid body, 503 the
+/// store's database is unreachable (PostgreSQL; nothing changed).
 public enum ManagementAPI {
     struct StreampointBody: Codable, ResponseEncodable {
         var mount: String?
@@ -136,6 +137,7 @@ public enum ManagementAPI {
             case .notFound: throw HTTPError(.notFound)
             case .conflict: throw HTTPError(.conflict, message: "already exists")
             case .invalid(let reason): throw HTTPError(.unprocessableContent, message: reason)
+            case .unavailable(let reason): throw HTTPError(.serviceUnavailable, message: reason)
             }
         }
     }

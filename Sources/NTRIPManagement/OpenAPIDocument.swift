@@ -33,20 +33,20 @@ enum OpenAPIDocument {
             "/api/ntrip/streampoints": {
               "get": {"summary": "list streampoints", "responses": {"200": {"description": "streampoints"}, "401": {"description": "unauthorized"}}},
               "post": {"summary": "create a streampoint", "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/StreampointInput"}}}},
-                "responses": {"201": {"description": "created"}, "409": {"description": "exists"}, "422": {"description": "invalid body"}, "401": {"description": "unauthorized"}}}},
+                "responses": {"201": {"description": "created"}, "409": {"description": "exists"}, "422": {"description": "invalid body"}, "503": {"description": "store unavailable"}, "401": {"description": "unauthorized"}}}},
             "/api/ntrip/streampoints/{mount}": {
               "parameters": [{"name": "mount", "in": "path", "required": true, "schema": {"type": "string"}}],
               "get": {"summary": "one streampoint", "responses": {"200": {"description": "found"}, "404": {"description": "unknown"}}},
-              "put": {"summary": "change source password or STR", "responses": {"200": {"description": "changed"}, "404": {"description": "unknown"}, "422": {"description": "invalid body"}}},
+              "put": {"summary": "change source password or STR", "responses": {"200": {"description": "changed"}, "404": {"description": "unknown"}, "422": {"description": "invalid body"}, "503": {"description": "store unavailable"}}},
               "delete": {"summary": "delete", "responses": {"204": {"description": "deleted"}, "404": {"description": "unknown"}}}},
             "/api/ntrip/users": {
               "get": {"summary": "list users (never their passwords)", "responses": {"200": {"description": "users"}}},
               "post": {"summary": "create a user", "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UserInput"}}}},
-                "responses": {"201": {"description": "created"}, "409": {"description": "exists"}, "422": {"description": "invalid body"}}}},
+                "responses": {"201": {"description": "created"}, "409": {"description": "exists"}, "422": {"description": "invalid body"}, "503": {"description": "store unavailable"}}}},
             "/api/ntrip/users/{name}": {
               "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}],
               "get": {"summary": "one user", "responses": {"200": {"description": "found"}, "404": {"description": "unknown"}}},
-              "put": {"summary": "change password or allowed mounts", "responses": {"200": {"description": "changed"}, "404": {"description": "unknown"}, "422": {"description": "invalid body"}}},
+              "put": {"summary": "change password or allowed mounts", "responses": {"200": {"description": "changed"}, "404": {"description": "unknown"}, "422": {"description": "invalid body"}, "503": {"description": "store unavailable"}}},
               "delete": {"summary": "delete", "responses": {"204": {"description": "deleted"}, "404": {"description": "unknown"}}}}
           }
         }

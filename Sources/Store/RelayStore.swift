@@ -1,10 +1,12 @@
 public import Foundation
-import GRDB
 import NIOConcurrencyHelpers
 
-/// The relay's persistent state in SQLite (`<data dir>/relay.sqlite`): streampoints and users. Every
-/// change is one transaction (a kill -9 leaves the old or the new state, never half); reads come from a
-/// snapshot refreshed after each change, so protocol handlers never wait on the database.
+/// The relay's persistent state: streampoints, users and L7RTCP transmissions, in SQLite
+/// (`<data dir>/relay.sqlite`, the single-node default) or PostgreSQL (shared by a cluster's nodes), behind a
+/// `StoreBackend`. Every change is one transaction (a kill -9 leaves the old or the new state, never half);
+/// reads come from a snapshot refreshed after each change, and with PostgreSQL also when another node changed
+/// something (LISTEN/NOTIFY, and a poll each second as the bound), so protocol handlers never wait on the
+/// database.
 ///
 /// A fresh directory starts with streampoint `DEMO` (source password `source`) and user `user`
 /// (password `password`, all mounts), so the quick start works with no configuration.
@@ -13,6 +15,8 @@ public final class RelayStore: Sendable {
         case notFound
         case conflict
         case invalid(String)
+        /// The database could not be reached or failed (PostgreSQL); nothing was changed.
+        case unavailable(String)
     }
 
     public struct Snapshot: Sendable {
@@ -25,66 +29,71 @@ public final class RelayStore: Sendable {
     public static let defaultUser = "user"
     public static let defaultPassword = "password"
 
-    let database: DatabaseQueue
+    let backend: any StoreBackend
     private let cache = NIOLockedValueBox(Snapshot())
+    /// Serializes reloads so a slower, older read never replaces a newer snapshot.
+    private let reloading = NIOLock()
     public let directory: URL
 
-    /// Opens (creating and seeding if new) the store in `directory`.
-    public init(directory: URL) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        self.directory = directory
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(5)
-        database = try DatabaseQueue(
-            path: directory.appendingPathComponent("relay.sqlite").path, configuration: configuration)
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1: streampoints and users") { db in
-            try db.create(table: "streampoint") { table in
-                table.primaryKey("mount", .text)
-                table.column("sourcePasswordHash", .text).notNull()
-                table.column("str", .text)
-            }
-            try db.create(table: "user") { table in
-                table.primaryKey("name", .text)
-                table.column("passwordHash", .text).notNull()
-                table.column("mountsJSON", .text)
-            }
-            try Streampoint(
-                mount: Self.defaultMount, sourcePasswordHash: PasswordHash.make(Self.defaultSourcePassword), str: nil
-            ).insert(db)
-            try StoredUser(name: Self.defaultUser, passwordHash: PasswordHash.make(Self.defaultPassword), mounts: nil)
-                .insert(db)
-        }
-        migrator.registerMigration("v2: l7rtcp transmissions") { db in
-            try db.create(table: "l7rtcpTransmission") { table in
-                table.primaryKey("id", .text)
-                table.column("clientID", .text).notNull()
-                table.column("parametersJSON", .text).notNull()
-                table.column("streamsJSON", .text).notNull()
-                table.column("createdAt", .double).notNull()
-                table.column("expiresAt", .double).notNull().indexed()
-            }
-        }
-        try migrator.migrate(database)
-        try reload()
+    /// Opens (creating and seeding if new) the SQLite store in `directory`.
+    public convenience init(directory: URL) throws {
+        try self.init(directory: directory, url: nil)
     }
+
+    /// Opens the store `url` names: nil, empty or `sqlite` for SQLite in `directory`; `postgres://` or
+    /// `postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE` for a PostgreSQL database shared by a cluster's
+    /// nodes (migrated and seeded if new). `directory` keeps the admin token either way.
+    public convenience init(directory: URL, url: String?) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let backend: any StoreBackend
+        switch url {
+        case nil, "", "sqlite": backend = try SQLiteBackend(directory: directory)
+        case let url?: backend = try PostgresBackend(url: url)
+        }
+        try self.init(directory: directory, backend: backend)
+    }
+
+    init(directory: URL, backend: any StoreBackend) throws {
+        self.directory = directory
+        self.backend = backend
+        do {
+            try reload()
+        } catch {
+            backend.close()
+            throw error
+        }
+        backend.observeChanges { [weak self] in try? self?.reload() }
+    }
+
+    /// True when other nodes share this store (PostgreSQL).
+    public var isShared: Bool { backend.isShared }
+
+    /// Stops the backend's background work and closes its connections (PostgreSQL); the store is unusable after.
+    public func close() { backend.close() }
 
     public var snapshot: Snapshot { cache.withLockedValue { $0 } }
 
-    private func reload() throws {
-        let snapshot = try database.read { db in
-            Snapshot(
-                streampoints: Dictionary(uniqueKeysWithValues: try Streampoint.fetchAll(db).map { ($0.mount, $0) }),
-                users: Dictionary(uniqueKeysWithValues: try StoredUser.fetchAll(db).map { ($0.name, $0) }))
+    /// Reads streampoints and users again (after each write here, and when another node changed them).
+    func reload() throws {
+        try reloading.withLock {
+            let snapshot = try backend.loadSnapshot()
+            cache.withLockedValue { $0 = snapshot }
         }
-        cache.withLockedValue { $0 = snapshot }
     }
 
-    /// Runs `change` in one write transaction, then refreshes the snapshot.
-    private func write<T>(_ change: (Database) throws -> T) throws -> T {
-        let result = try database.write(change)
+    /// Runs `change` (one transaction of the backend's), then refreshes the snapshot.
+    private func write<T>(_ change: (any StoreBackend) throws -> T) throws -> T {
+        let result = try change(backend)
         try reload()
         return result
+    }
+
+    static func seedStreampoint() -> Streampoint {
+        Streampoint(mount: defaultMount, sourcePasswordHash: PasswordHash.make(defaultSourcePassword), str: nil)
+    }
+
+    static func seedUser() -> StoredUser {
+        StoredUser(name: defaultUser, passwordHash: PasswordHash.make(defaultPassword), mounts: nil)
     }
 
     // MARK: streampoints
@@ -92,26 +101,22 @@ public final class RelayStore: Sendable {
     public func createStreampoint(mount: String, sourcePassword: String, str: String?) throws {
         guard Self.isValidName(mount) else { throw Failure.invalid("mount must be 1-100 of [A-Za-z0-9_.-]") }
         guard !sourcePassword.isEmpty else { throw Failure.invalid("sourcePassword must not be empty") }
-        try write { db in
-            if try Streampoint.exists(db, key: mount) { throw Failure.conflict }
-            try Streampoint(mount: mount, sourcePasswordHash: PasswordHash.make(sourcePassword), str: str).insert(db)
+        try write {
+            try $0.insertStreampoint(
+                Streampoint(mount: mount, sourcePasswordHash: PasswordHash.make(sourcePassword), str: str))
         }
     }
 
     public func updateStreampoint(mount: String, sourcePassword: String?, str: String??) throws {
         if let sourcePassword, sourcePassword.isEmpty { throw Failure.invalid("sourcePassword must not be empty") }
-        try write { db in
-            guard var streampoint = try Streampoint.fetchOne(db, key: mount) else { throw Failure.notFound }
-            if let sourcePassword { streampoint.sourcePasswordHash = PasswordHash.make(sourcePassword) }
-            if let str { streampoint.str = str }
-            try streampoint.update(db)
+        try write {
+            try $0.updateStreampoint(
+                mount: mount, sourcePasswordHash: sourcePassword.map { PasswordHash.make($0) }, str: str)
         }
     }
 
     public func deleteStreampoint(mount: String) throws {
-        try write { db in
-            guard try Streampoint.deleteOne(db, key: mount) else { throw Failure.notFound }
-        }
+        try write { try $0.deleteStreampoint(mount: mount) }
     }
 
     // MARK: users
@@ -119,26 +124,22 @@ public final class RelayStore: Sendable {
     public func createUser(name: String, password: String, mounts: [String]?) throws {
         guard Self.isValidName(name) else { throw Failure.invalid("name must be 1-100 of [A-Za-z0-9_.-]") }
         guard !password.isEmpty else { throw Failure.invalid("password must not be empty") }
-        try write { db in
-            if try StoredUser.exists(db, key: name) { throw Failure.conflict }
-            try StoredUser(name: name, passwordHash: PasswordHash.make(password), mounts: mounts).insert(db)
+        try write {
+            try $0.insertUser(StoredUser(name: name, passwordHash: PasswordHash.make(password), mounts: mounts))
         }
     }
 
     public func updateUser(name: String, password: String?, mounts: [String]??) throws {
         if let password, password.isEmpty { throw Failure.invalid("password must not be empty") }
-        try write { db in
-            guard var user = try StoredUser.fetchOne(db, key: name) else { throw Failure.notFound }
-            if let password { user.passwordHash = PasswordHash.make(password) }
-            if let mounts { user.mountsJSON = mounts.map { StoredUser.encode($0) } }
-            try user.update(db)
+        try write {
+            try $0.updateUser(
+                name: name, passwordHash: password.map { PasswordHash.make($0) },
+                mountsJSON: mounts.map { $0.map { StoredUser.encode($0) } })
         }
     }
 
     public func deleteUser(name: String) throws {
-        try write { db in
-            guard try StoredUser.deleteOne(db, key: name) else { throw Failure.notFound }
-        }
+        try write { try $0.deleteUser(name: name) }
     }
 
     /// Names (mounts and users): 1 to 100 of letters, digits, `_`, `-`, `.`.

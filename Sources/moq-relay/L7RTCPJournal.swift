@@ -2,8 +2,8 @@ import Foundation
 import L7RTCP
 import Store
 
-/// Persists the L7RTCP gateway's stateful transmissions in the relay's SQLite store: parameters and
-/// streams as JSON columns of `TransmissionRecord`.
+/// Persists the L7RTCP gateway's stateful transmissions in the relay's store (SQLite, or PostgreSQL shared by
+/// a cluster): parameters and streams as JSON columns of `TransmissionRecord`.
 struct L7RTCPJournal: TransmissionJournal {
     let store: RelayStore
 
@@ -34,15 +34,23 @@ struct L7RTCPJournal: TransmissionJournal {
     func delete(_ ids: [String]) throws { try store.deleteTransmissions(ids) }
 
     func loadAll() throws -> [PersistedTransmission] {
+        try store.transmissions(now: Date().timeIntervalSince1970).map(Self.persisted)
+    }
+
+    func load(id: String, now: Double) throws -> PersistedTransmission? {
+        try store.transmission(id: id, now: now).map(Self.persisted)
+    }
+
+    var isShared: Bool { store.isShared }
+
+    private static func persisted(_ record: TransmissionRecord) throws -> PersistedTransmission {
         let decoder = JSONDecoder()
-        return try store.transmissions(now: Date().timeIntervalSince1970).map { record in
-            let parameters = try decoder.decode(Parameters.self, from: Data(record.parametersJSON.utf8))
-            return PersistedTransmission(
-                id: record.id, clientID: record.clientID, features: parameters.features,
-                chunkSize: parameters.chunkSize, maxPacketSize: parameters.maxPacketSize, ttl: parameters.ttl,
-                createdAt: record.createdAt, lastReceived: parameters.lastReceived,
-                streams: try decoder.decode([PersistedTransmission.Stream].self, from: Data(record.streamsJSON.utf8)),
-                expiresAt: record.expiresAt)
-        }
+        let parameters = try decoder.decode(Parameters.self, from: Data(record.parametersJSON.utf8))
+        return PersistedTransmission(
+            id: record.id, clientID: record.clientID, features: parameters.features,
+            chunkSize: parameters.chunkSize, maxPacketSize: parameters.maxPacketSize, ttl: parameters.ttl,
+            createdAt: record.createdAt, lastReceived: parameters.lastReceived,
+            streams: try decoder.decode([PersistedTransmission.Stream].self, from: Data(record.streamsJSON.utf8)),
+            expiresAt: record.expiresAt)
     }
 }

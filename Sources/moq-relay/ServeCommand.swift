@@ -45,8 +45,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Extra NTRIP users, user:password[:MOUNT,MOUNT] (repeatable; env MOQ_NTRIP_USER, space-separated).")
     var ntripUser: [String] = []
 
-    @Option(help: "State directory: SQLite store, admin token, generated certificate (default ./data).")
+    @Option(help: "State directory: SQLite store (see --store), admin token, generated certificate (default ./data).")
     var dataDir: String?
+
+    @Option(
+        help: """
+            Where streampoints, users and L7RTCP transmissions persist: sqlite (default, relay.sqlite in the data \
+            directory) or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE, one database shared by a cluster's nodes.
+            """)
+    var store: String?
 
     @Option(help: "PEM certificate chain; default: a generated one, kept in the data directory.")
     var tlsCert: String?
@@ -186,7 +193,9 @@ struct ServeCommand: AsyncParsableCommand {
                 publisherLinger: .milliseconds(Int(linger * 1000)),
                 maxSessionBroadcasts: maxBroadcasts, maxSessionSubscriptions: maxSubscriptions,
                 auth: auth, links: links, clusterNode: clusterNode, logger: logger))
-        let store = try RelayStore(directory: URL(fileURLWithPath: data.path))
+        let store = try RelayStore(
+            directory: URL(fileURLWithPath: data.path), url: settings.string("store", self.store))
+        defer { store.close() }
         let ntripUsers =
             ntripUser.isEmpty
             ? RelaySettings.environment("ntrip-user").map { $0.split(separator: " ").map(String.init) }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import MoQ
 import NIOConcurrencyHelpers
@@ -24,14 +25,34 @@ import Testing
         func loadAll() throws -> [PersistedTransmission] { records.withLockedValue { Array($0.values) } }
     }
 
-    static func registry(_ journal: MemoryJournal, _ origin: Origin = Origin()) -> TransmissionRegistry {
+    /// A journal in memory that says it is shared by several nodes, and counts lookups by id.
+    final class SharedJournal: TransmissionJournal {
+        let memory = MemoryJournal()
+        let lookups = NIOLockedValueBox(0)
+        var isShared: Bool { true }
+
+        func save(_ records: [PersistedTransmission]) throws { try memory.save(records) }
+        func delete(_ ids: [String]) throws { try memory.delete(ids) }
+        func loadAll() throws -> [PersistedTransmission] { try memory.loadAll() }
+        func load(id: String, now: Double) throws -> PersistedTransmission? {
+            lookups.withLockedValue { $0 += 1 }
+            return try memory.loadAll().first { $0.id == id && $0.expiresAt > now }
+        }
+    }
+
+    static func registry(
+        _ journal: any TransmissionJournal, _ origin: Origin = Origin(),
+        clock: @escaping @Sendable () -> Double = {
+            Date().timeIntervalSince1970
+        }
+    ) -> TransmissionRegistry {
         var configuration = L7RTCPConfiguration()
         configuration.sourceGrace = 0.2
         configuration.expiredGrace = 10
         configuration.idleTimeout = 100
         return TransmissionRegistry(
             feeds: FeedTable(origin: origin, configuration: configuration, logger: Logger(label: "test")),
-            journal: journal, configuration: configuration, logger: Logger(label: "test"))
+            journal: journal, configuration: configuration, logger: Logger(label: "test"), clock: clock)
     }
 
     static func transmission(now: Double) -> Transmission {
@@ -141,5 +162,52 @@ import Testing
         for frame in frames.dropFirst() { expected.writeImmutableBuffer(frame) }
         #expect(sizes == Array(repeating: [300, 300, 300, 100], count: 3).flatMap { $0 })
         #expect(pulled == expected)
+    }
+
+    @Test func aSharedJournalIsAdoptedOnFirstUseNotAtStart() async throws {
+        let journal = SharedJournal()
+        let origin = Origin()
+        let nodeA = Self.registry(journal, origin, clock: { 1002 })
+        let feed = try #require(
+            nodeA.feeds.feed(.init(source: TrackSource(broadcast: "room", track: "data"), chunkSize: 100), hold: true))
+        let transmission = Self.transmission(now: 1000)
+        try await nodeA.create(transmission, feeds: [feed])
+        for index in 0..<3 { feed.append(ByteBuffer(string: "chunk \(index)")) }
+        for packet: UInt64 in 0..<3 {
+            _ = await nodeA.pull(
+                id: transmission.id, stream: "data;broadcast=room", packet: packet, now: 1001, waiting: false,
+                globalRatios: [])
+        }
+        await nodeA.flush()
+
+        // Node B starts on the same journal: nothing restored, no lookups for ids that are not well-formed.
+        let nodeB = Self.registry(journal, origin, clock: { 1002 })
+        await nodeB.restore(now: 1002)
+        #expect(await nodeB.count == 0)
+        #expect(await nodeB.status(id: "tx-unknown") == nil)
+        #expect(journal.lookups.withLockedValue { $0 } == 0)
+        // A well-formed id nobody made: one lookup, then remembered for a second.
+        let unknown = TransmissionID.make(milliseconds: 2)
+        #expect(await nodeB.status(id: unknown) == nil)
+        #expect(await nodeB.status(id: unknown) == nil)
+        #expect(journal.lookups.withLockedValue { $0 } == 1)
+
+        // A's transmission is adopted on first use, in a new epoch: A's ids are evicted, never served again.
+        let (adopted, oldest) = try #require(await nodeB.status(id: transmission.id))
+        #expect(await nodeB.count == 1)
+        #expect(adopted.streams[0].served.ranges == [0...2])
+        #expect(oldest == [Transmission.reserveStep])
+        guard
+            case .reply(.refused(let error), _, _) = await nodeB.pull(
+                id: transmission.id, stream: "data;broadcast=room", packet: 2, now: 1003, waiting: false,
+                globalRatios: [])
+        else {
+            Issue.record("an id node A served was served again by node B")
+            return
+        }
+        #expect(error == .chunkEvicted(oldestAvailable: Transmission.reserveStep))
+        // Past its expiry plus grace a transmission is not adopted.
+        let late = Self.registry(journal, origin, clock: { 2000 })
+        #expect(await late.status(id: transmission.id) == nil)
     }
 }
