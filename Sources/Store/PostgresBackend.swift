@@ -177,6 +177,12 @@ final class PostgresBackend: StoreBackend {
         func changed(_ query: PostgresQuery) throws -> Int { try run(query).metadata.rows ?? 0 }
 
         func notify() throws { try run("SELECT pg_notify(\(PostgresBackend.channel), '')") }
+
+        /// Runs a change that must touch exactly one row (else throws `failure`), then tells the other nodes.
+        func changeOne(_ query: PostgresQuery, else failure: RelayStore.Failure) throws {
+            guard try changed(query) == 1 else { throw failure }
+            try notify()
+        }
     }
 
     // MARK: migrations
@@ -273,14 +279,12 @@ final class PostgresBackend: StoreBackend {
 
     func insertStreampoint(_ streampoint: Streampoint) throws {
         try transaction { transaction in
-            let inserted = try transaction.changed(
+            try transaction.changeOne(
                 """
                 INSERT INTO streampoint (mount, source_password_hash, str)
                 VALUES (\(streampoint.mount), \(streampoint.sourcePasswordHash), \(streampoint.str))
                 ON CONFLICT (mount) DO NOTHING
-                """)
-            guard inserted == 1 else { throw RelayStore.Failure.conflict }
-            try transaction.notify()
+                """, else: RelayStore.Failure.conflict)
         }
     }
 
@@ -288,34 +292,28 @@ final class PostgresBackend: StoreBackend {
         let setStr = str != nil
         let newStr = str ?? nil
         try transaction { transaction in
-            let updated = try transaction.changed(
+            try transaction.changeOne(
                 """
                 UPDATE streampoint SET source_password_hash = COALESCE(\(sourcePasswordHash), source_password_hash),
                 str = CASE WHEN \(setStr) THEN \(newStr) ELSE str END WHERE mount = \(mount)
-                """)
-            guard updated == 1 else { throw RelayStore.Failure.notFound }
-            try transaction.notify()
+                """, else: RelayStore.Failure.notFound)
         }
     }
 
     func deleteStreampoint(mount: String) throws {
         try transaction { transaction in
-            guard try transaction.changed("DELETE FROM streampoint WHERE mount = \(mount)") == 1 else {
-                throw RelayStore.Failure.notFound
-            }
-            try transaction.notify()
+            try transaction.changeOne(
+                "DELETE FROM streampoint WHERE mount = \(mount)", else: RelayStore.Failure.notFound)
         }
     }
 
     func insertUser(_ user: StoredUser) throws {
         try transaction { transaction in
-            let inserted = try transaction.changed(
+            try transaction.changeOne(
                 """
                 INSERT INTO ntrip_user (name, password_hash, mounts_json)
                 VALUES (\(user.name), \(user.passwordHash), \(user.mountsJSON)) ON CONFLICT (name) DO NOTHING
-                """)
-            guard inserted == 1 else { throw RelayStore.Failure.conflict }
-            try transaction.notify()
+                """, else: RelayStore.Failure.conflict)
         }
     }
 
@@ -323,22 +321,17 @@ final class PostgresBackend: StoreBackend {
         let setMounts = mountsJSON != nil
         let newMounts = mountsJSON ?? nil
         try transaction { transaction in
-            let updated = try transaction.changed(
+            try transaction.changeOne(
                 """
                 UPDATE ntrip_user SET password_hash = COALESCE(\(passwordHash), password_hash),
                 mounts_json = CASE WHEN \(setMounts) THEN \(newMounts) ELSE mounts_json END WHERE name = \(name)
-                """)
-            guard updated == 1 else { throw RelayStore.Failure.notFound }
-            try transaction.notify()
+                """, else: RelayStore.Failure.notFound)
         }
     }
 
     func deleteUser(name: String) throws {
         try transaction { transaction in
-            guard try transaction.changed("DELETE FROM ntrip_user WHERE name = \(name)") == 1 else {
-                throw RelayStore.Failure.notFound
-            }
-            try transaction.notify()
+            try transaction.changeOne("DELETE FROM ntrip_user WHERE name = \(name)", else: RelayStore.Failure.notFound)
         }
     }
 
