@@ -7,7 +7,7 @@ import NIOCore
 /// Everything here runs on the endpoint's event loop; the public `QUICConnection` and `QUICStream`
 /// handles reach it by submitting work to that loop. It is a class (not Sendable) because ngtcp2 holds
 /// a pointer to it as `user_data` for its callbacks.
-final class ConnectionCore {
+final class ConnectionCore: DeadlineHolder {
     enum Phase { case handshaking, established, closing, draining, closed }
 
     unowned let endpoint: EndpointCore
@@ -37,8 +37,9 @@ final class ConnectionCore {
     private var openWaiters = CircularBuffer<
         (bidirectional: Bool, continuation: CheckedContinuation<QUICStream, any Error>)
     >()
-    private var timer: Scheduled<Void>?
-    private var timerDeadline: UInt64 = .max
+    /// This connection's place in the endpoint's `ConnectionDeadlines` (-1: none) and its deadline there.
+    var timerSlot = -1
+    var timerDeadline: UInt64 = .max
     /// The CONNECTION_CLOSE packet we sent, resent (rate-limited) to packets arriving while closing.
     private var closePacket: ByteBuffer?
     private var closePacketsSent = 0
@@ -129,6 +130,7 @@ final class ConnectionCore {
         parameters.max_idle_timeout = transport.idleTimeout.nanoseconds
         parameters.max_datagram_frame_size = transport.maxDatagramFrameSize
         parameters.active_connection_id_limit = 4
+        parameters.max_ack_delay = transport.maxAckDelay.nanoseconds
         return parameters
     }
 
@@ -300,8 +302,6 @@ final class ConnectionCore {
     // MARK: timers
 
     func handleTimer() {
-        timer = nil
-        timerDeadline = .max
         guard let conn, phase == .handshaking || phase == .established else { return }
         let rv = ngtcp2_conn_handle_expiry(conn, monotonicNow())
         if rv != 0 {
@@ -319,19 +319,17 @@ final class ConnectionCore {
         endpoint.needsWrite(self)
     }
 
-    /// Arms the loop timer for ngtcp2's next expiry (loss detection, pacing, ACK delay, idle).
+    /// Sets this connection's deadline in the endpoint's timer to ngtcp2's next expiry (loss detection,
+    /// pacing, ACK delay, idle), rounded up to the millisecond so connections whose deadlines fall close
+    /// together are handled in one wake-up and one batch (ngtcp2's timers are tens of milliseconds; pacing
+    /// tolerates 1 ms).
     func armTimer() {
-        guard let conn, phase == .handshaking || phase == .established else { return }
+        guard let conn, phase == .handshaking || phase == .established else {
+            endpoint.deadlines.remove(self)
+            return
+        }
         let expiry = ngtcp2_conn_get_expiry(conn)
-        guard expiry != .max else { return }
-        if timer != nil && timerDeadline <= expiry { return }  // an earlier wake-up re-arms for the rest
-        timer?.cancel()
-        timerDeadline = expiry
-        // Rounded up to the next millisecond, so connections whose timers fall close together wake the
-        // loop once and send in one batch (ngtcp2's timers are tens of milliseconds; pacing tolerates 1 ms).
-        let deadline = NIODeadline.uptimeNanoseconds((expiry / 1_000_000 + 1) * 1_000_000)
-        let loopBound = NIOLoopBound(self, eventLoop: endpoint.loop)
-        timer = endpoint.loop.assumeIsolated().scheduleTask(deadline: deadline) { loopBound.value.handleTimer() }
+        endpoint.deadlines.set(self, to: expiry == .max ? .max : (expiry / 1_000_000 + 1) * 1_000_000)
     }
 
     // MARK: packets out
@@ -360,6 +358,7 @@ final class ConnectionCore {
         // Set when the connection-wide window is used up: stream data waits for MAX_DATA (which arrives in
         // a packet, and every received packet triggers another pass); ACKs and other frames still go out.
         var connectionBlocked = false
+        var drained = false
 
         while budget > 0 {
             var streamID: Int64 = -1
@@ -412,11 +411,17 @@ final class ConnectionCore {
                 state.didSend(Int(consumed), allWithFin: flags & UInt32(NGTCP2_WRITE_STREAM_FLAG_FIN) != 0)
                 rotate(state)
             }
-            if written == 0 { break }
+            if written == 0 {
+                drained = true
+                break
+            }
             batch.commit(Int(written), to: remoteAddress)
             budget -= Int(written)
         }
-        ngtcp2_conn_update_pkt_tx_time(conn, now)
+        // The pacing deadline is for the next packet. When ngtcp2 had nothing more to write (not merely this
+        // pass's budget used up) and nothing waits here, there is none: setting it would only wake the loop
+        // for nothing. The bytes of this pass then count toward the next pass's pacing interval.
+        if !drained || !sendable.isEmpty || !pendingDatagrams.isEmpty { ngtcp2_conn_update_pkt_tx_time(conn, now) }
     }
 
     /// Moves a stream off the head of the send list when it has nothing more, else to the back (fairness).
@@ -504,8 +509,7 @@ final class ConnectionCore {
 
     /// Keep the connection's IDs routed for three PTOs so late packets meet the close, then forget it.
     private func scheduleRemoval() {
-        timer?.cancel()
-        timer = nil
+        endpoint.deadlines.remove(self)
         let pto = conn.map { ngtcp2_conn_get_pto($0) } ?? 1_000_000_000
         let loopBound = NIOLoopBound(self, eventLoop: endpoint.loop)
         _ = endpoint.loop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(clamping: 3 * pto))) {
@@ -515,8 +519,7 @@ final class ConnectionCore {
 
     private func finishRemoval() {
         phase = .closed
-        timer?.cancel()
-        timer = nil
+        endpoint.deadlines.remove(self)
         endpoint.forget(self)
     }
 

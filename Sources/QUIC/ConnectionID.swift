@@ -53,6 +53,8 @@ struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
 
     var description: String {
         var copy = self
-        return withUnsafeBytes(of: &copy) { $0.prefix(Int(length)).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() }
+        return withUnsafeBytes(of: &copy) {
+            $0.prefix(Int(length)).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        }
     }
 }

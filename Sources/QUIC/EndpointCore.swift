@@ -24,6 +24,9 @@ final class EndpointCore: ChannelInboundHandler {
     private var flushScheduled = false
     private var reading = false
     private var batch: PacketBatch
+    /// Every connection's next expiry, behind the endpoint's one timerfd.
+    var deadlines = ConnectionDeadlines()
+    let timer: EndpointTimer
     private let useSegmentation: Bool
     private var statelessResetWindow: (second: UInt64, sent: Int) = (0, 0)
     private(set) var statistics = QUICEndpointStatistics()
@@ -41,6 +44,7 @@ final class EndpointCore: ChannelInboundHandler {
         var secret = [UInt8](repeating: 0, count: 32)
         _ = secret.withUnsafeMutableBytes { gnutls_rnd(GNUTLS_RND_KEY, $0.baseAddress, 32) }
         resetSecret = secret
+        timer = try EndpointTimer()
         useSegmentation = options.segmentationOffload && System.supportsUDPSegmentationOffload
         batch = PacketBatch(
             allocator: ByteBufferAllocator(), useSegmentation: useSegmentation,
@@ -258,6 +262,7 @@ final class EndpointCore: ChannelInboundHandler {
             core.armTimer()
         }
         emit()
+        timer.arm(at: deadlines.earliest)
         for core in pending { core.wakeReaders() }
     }
 
@@ -266,6 +271,19 @@ final class EndpointCore: ChannelInboundHandler {
         core.writePackets(into: &batch)
         core.armTimer()
         emit()
+        timer.arm(at: deadlines.earliest)
+    }
+
+    /// The timerfd went off: every connection whose deadline passed handles its expiry, then one flush.
+    func timerFired() {
+        timer.fired()
+        statistics.timerWakeups += 1
+        let now = monotonicNow()
+        reading = true  // the expiries mark connections dirty; they are written below, together
+        while let core = deadlines.popDue(now: now) { core.handleTimer() }
+        reading = false
+        flushDirty()
+        timer.arm(at: deadlines.earliest)
     }
 
     func sendImmediately(_ buffer: ByteBuffer, to remote: SocketAddress) {
@@ -334,6 +352,8 @@ public struct QUICEndpointStatistics: Sendable {
     public var statelessResetsSent = 0
     public var connectionsAccepted = 0
     public var connectionsClosed = 0
+    /// Times the endpoint's timer woke the loop (connection expiries: loss detection, pacing, ACK delay, idle).
+    public var timerWakeups = 0
 }
 
 /// The IP ECN codepoint ngtcp2 expects for NIO's ECN state.

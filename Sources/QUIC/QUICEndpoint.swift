@@ -73,6 +73,22 @@ public final class QUICEndpoint: Sendable {
             NIOLoopBound(
                 try channel.pipeline.syncOperations.handler(type: EndpointCore.self), eventLoop: channel.eventLoop)
         }.get()
+        // The connections' timer: a timerfd read on the same loop, closed with the socket.
+        let descriptor = try await channel.eventLoop.submit { core.value.timer.descriptor }.get()
+        do {
+            let timerChannel = try await NIOPipeBootstrap(group: channel.eventLoop)
+                .channelInitializer { pipe in
+                    pipe.eventLoop.makeCompletedFuture {
+                        try pipe.pipeline.syncOperations.addHandler(EndpointTimerHandler(endpoint: core.value))
+                    }
+                }
+                .takingOwnershipOfDescriptor(input: descriptor).get()
+            try await channel.eventLoop.submit { core.value.timer.handedOver() }.get()
+            channel.closeFuture.whenComplete { _ in timerChannel.close(promise: nil) }
+        } catch {
+            try? await channel.close()  // the endpoint's timer closes its descriptor when it goes
+            throw QUICEndpointError("cannot watch the endpoint's timerfd: \(error)")
+        }
         return try QUICEndpoint(channel: channel, core: core, incoming: incoming)
     }
 

@@ -176,7 +176,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let linger = try settings.seconds("publisher-linger", publisherLinger) ?? 5
-        var transport = QUICTransportConfiguration()
+        var transport = QUICTransportConfiguration.relay
         if let idle = try settings.seconds("idle-timeout", idleTimeout) {
             guard idle >= 1 else { throw ValidationError("--idle-timeout must be at least 1 second") }
             transport.idleTimeout = .milliseconds(Int(idle * 1000))

@@ -11,6 +11,21 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 #include <time.h>
+#include <sys/timerfd.h>
+#include <stdint.h>
+
+// The endpoint's timer (EndpointTimer): a non-blocking CLOCK_MONOTONIC timerfd armed at an absolute
+// deadline in nanoseconds; UINT64_MAX disarms. (Glibc's Swift module does not import sys/timerfd.h.)
+static inline int cngtcp2_timerfd_create(void) { return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC); }
+static inline int cngtcp2_timerfd_arm(int fd, uint64_t deadline) {
+  struct itimerspec spec = {0};
+  if (deadline != UINT64_MAX) {
+    if (deadline == 0) deadline = 1;  // an all-zero it_value disarms; a past deadline fires at once
+    spec.it_value.tv_sec = (time_t)(deadline / 1000000000u);
+    spec.it_value.tv_nsec = (long)(deadline % 1000000000u);
+  }
+  return timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, NULL);
+}
 
 static inline void cngtcp2_settings_default(ngtcp2_settings *s) { ngtcp2_settings_default(s); }
 static inline void cngtcp2_transport_params_default(ngtcp2_transport_params *p) {
