@@ -7,6 +7,8 @@ public import NIOCore
 final class GroupState: Sendable {
     struct State: WaiterHolding {
         var frames: [Frame] = []
+        /// Each frame's header, encoded once for every subscriber (`FrameHeaders.shared`).
+        var headers: [ByteBuffer] = []
         var bytes = 0
         var finished = false
         var error: MoQStreamError?
@@ -52,6 +54,8 @@ public struct GroupProducer: Sendable {
         state.update { state in
             guard !state.finished, state.error == nil else { return }
             state.bytes += frame.payload.readableBytes
+            state.headers.append(
+                FrameHeaders.shared(for: frame, previousTimestamp: state.frames.last?.timestamp ?? 0))
             state.frames.append(frame)
         }
     }
@@ -93,18 +97,22 @@ public struct GroupConsumer: AsyncSequence, Sendable {
         let state: GroupState
         var index: Int
 
-        public mutating func next() async throws -> Frame? {
+        public mutating func next() async throws -> Frame? { try await nextWithHeader()?.frame }
+
+        /// The next frame and its shared lite-05 header (`FrameHeaders`).
+        mutating func nextWithHeader() async throws -> (frame: Frame, header: ByteBuffer)? {
             while true {
-                let outcome = state.state.withLockedValue { state -> Result<Frame?, MoQStreamError>? in
-                    if index < state.frames.count { return .success(state.frames[index]) }
+                let outcome = state.state.withLockedValue {
+                    state -> Result<(frame: Frame, header: ByteBuffer)?, MoQStreamError>? in
+                    if index < state.frames.count { return .success((state.frames[index], state.headers[index])) }
                     if let error = state.error { return .failure(error) }
                     if state.finished { return .success(nil) }
                     return nil
                 }
                 switch outcome {
-                case .success(let frame?):
+                case .success(let entry?):
                     index += 1
-                    return frame
+                    return entry
                 case .success(nil):
                     return nil
                 case .failure(let error):

@@ -134,12 +134,8 @@ extension MoQSession {
     ) async {
         defer { served.finished(group.sequence) }
         do {
-            var encoder = FrameEncoder(version: version)
-            var index: UInt64 = 0
-            for try await frame in group {
-                defer { index += 1 }
-                guard index >= frameStart else { continue }
-                try await stream.write(encoder.header(for: frame), then: frame.payload)
+            for try await (frame, header) in group.encodedFrames(for: version, from: frameStart) {
+                try await stream.write(header, then: frame.payload)
                 configuration.counters.bytesSent(frame.payload.readableBytes)
             }
             try await stream.finish()

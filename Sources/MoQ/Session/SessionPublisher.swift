@@ -161,13 +161,11 @@ extension MoQSession {
             reader.stream.reset(code: StreamErrorCode.notFound.rawValue)
             return
         }
-        var encoder = FrameEncoder(version: version)
-        var index: UInt64 = 0
-        for try await frame in group {
+        var index = fetch.startFrame
+        for try await (frame, header) in group.encodedFrames(for: version, from: fetch.startFrame) {
             defer { index += 1 }
-            guard index >= fetch.startFrame else { continue }
             if let end = fetch.endFrame, index >= end { break }
-            try await reader.stream.write(encoder.header(for: frame), then: frame.payload)
+            try await reader.stream.write(header, then: frame.payload)
         }
         try await reader.stream.finish()
     }
@@ -263,24 +261,5 @@ struct AnnouncementWriter: Sendable {
     private mutating func withdraw(_ suffix: String) -> Announce? {
         guard let id = ids.removeValue(forKey: suffix) else { return nil }
         return version >= .lite06 ? .end(id: id) : .legacy(status: .ended, suffix: suffix, hops: [])
-    }
-}
-
-/// Encodes the frames of one group (or FETCH response): lite-05+ timestamps are zigzag deltas from the
-/// previous frame (the first from 0); lite-04 has no timestamps.
-struct FrameEncoder {
-    let version: MoQVersion
-    private var previous: UInt64 = 0
-
-    init(version: MoQVersion) { self.version = version }
-
-    /// The frame's header; the payload follows it on the stream as its own buffer, never copied.
-    mutating func header(for frame: Frame) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        let delta = Int64(bitPattern: frame.timestamp &- previous)
-        previous = frame.timestamp
-        FrameHeader(timestampDelta: delta, size: UInt64(frame.payload.readableBytes)).encode(
-            into: &buffer, version: version)
-        return buffer
     }
 }
