@@ -36,10 +36,12 @@ public final class ClientSink: Sendable {
         info.withLockedValue { $0.lastGGA = gga }
     }
 
-    /// Queues `payload` (the shared frame buffer, never copied); false if the client was dropped as too slow.
-    /// Called on the channel's event loop (the hub submits one task per loop), so the chunk's three writes stay together.
+    /// Queues `payload` (the shared frame buffer, never copied) and, for a v2 client, the chunk framing
+    /// the hub made once for all clients (`chunkHead`, then CRLF); false if the client was dropped as too
+    /// slow. Called on the channel's event loop (the hub submits one task per loop), so the chunk's three
+    /// writes stay together.
     @discardableResult
-    func deliver(_ payload: ByteBuffer) -> Bool {
+    func deliver(_ payload: ByteBuffer, chunkHead: ByteBuffer) -> Bool {
         guard channel.isActive else { return false }
         guard channel.isWritable else {
             let first = info.withLockedValue { info -> Bool in
@@ -51,9 +53,9 @@ public final class ClientSink: Sendable {
         }
         info.withLockedValue { $0.bytesOut += payload.readableBytes }
         if chunked {
-            channel.write(ByteBuffer(string: String(payload.readableBytes, radix: 16) + "\r\n"), promise: nil)
+            channel.write(chunkHead, promise: nil)
             channel.write(payload, promise: nil)
-            channel.writeAndFlush(ByteBuffer(string: "\r\n"), promise: nil)
+            channel.writeAndFlush(Self.chunkTail, promise: nil)
         } else {
             channel.writeAndFlush(payload, promise: nil)
         }
@@ -61,4 +63,11 @@ public final class ClientSink: Sendable {
     }
 
     func close() { channel.close(promise: nil) }
+
+    /// A v2 chunk's size line (hex size, CRLF), made once per frame for every chunked client.
+    static func chunkHead(for payload: ByteBuffer) -> ByteBuffer {
+        ByteBuffer(string: String(payload.readableBytes, radix: 16) + "\r\n")
+    }
+
+    private static let chunkTail = ByteBuffer(string: "\r\n")
 }

@@ -45,10 +45,11 @@ public final class MountHub: Sendable {
 
     /// Hands `payload` to every client, on each client's own event loop.
     private func deliver(_ payload: ByteBuffer) {
+        let chunkHead = ClientSink.chunkHead(for: payload)
         for group in clients.withLockedValue({ $0 }) {
             let sinks = group.sinks
             group.loop.execute {
-                for sink in sinks { sink.deliver(payload) }
+                for sink in sinks { sink.deliver(payload, chunkHead: chunkHead) }
             }
         }
     }
