@@ -43,6 +43,8 @@ final class ConnectionCore: DeadlineHolder {
     /// The CONNECTION_CLOSE packet we sent, resent (rate-limited) to packets arriving while closing.
     private var closePacket: ByteBuffer?
     private var closePacketsSent = 0
+    /// Bytes sent in passes that left nothing to send and did not start a pacing interval (`writePackets`).
+    private var unpacedBytes = 0
     private(set) var closeError: QUICConnectionError?
 
     // Client-only state.
@@ -418,10 +420,17 @@ final class ConnectionCore: DeadlineHolder {
             batch.commit(Int(written), to: remoteAddress)
             budget -= Int(written)
         }
-        // The pacing deadline is for the next packet. When ngtcp2 had nothing more to write (not merely this
-        // pass's budget used up) and nothing waits here, there is none: setting it would only wake the loop
-        // for nothing. The bytes of this pass then count toward the next pass's pacing interval.
-        if !drained || !sendable.isEmpty || !pendingDatagrams.isEmpty { ngtcp2_conn_update_pkt_tx_time(conn, now) }
+        // The pacing interval ends where the next packet may go. When ngtcp2 had nothing more to write and
+        // nothing waits here, there is no next packet yet, and starting the interval would only wake the loop
+        // for nothing. Its bytes are then carried to the next interval, which they lengthen: bounded at two
+        // packets, so pacing is never looser and a later burst waits at most two packets' time longer.
+        let sent = quantum - budget
+        if drained, sendable.isEmpty, pendingDatagrams.isEmpty, unpacedBytes + sent <= 2 * maxPacket {
+            unpacedBytes += sent
+        } else {
+            unpacedBytes = 0
+            ngtcp2_conn_update_pkt_tx_time(conn, now)
+        }
     }
 
     /// Moves a stream off the head of the send list when it has nothing more, else to the back (fairness).

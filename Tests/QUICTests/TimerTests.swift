@@ -48,9 +48,10 @@ struct TimerTests {
     }
 
     /// Request/response with pauses longer than a loss-detection timeout: every reply arms the server's PTO
-    /// and every ACK pushes it out again. With NIO's timers each push left a wake-up at the old deadline
-    /// (one per round trip); here the timerfd moves, and an ACK goes out with the reply, so the server's
-    /// loop is not woken by its timer for any of the 30 round trips.
+    /// and every ACK pushes it out again. With NIO's timers each push left a wake-up at the old deadline (at
+    /// least one per round trip, plus one per pacing interval started after the reply); here the timerfd
+    /// moves, an ACK goes out with the reply, and an idle connection starts no pacing interval for up to two
+    /// packets' bytes: a handful of wake-ups for 30 round trips.
     @Test func deadlinesPushedLaterDoNotWakeTheLoop() async throws {
         var transport = QUICTransportConfiguration()
         transport.maxAckDelay = .zero
@@ -66,7 +67,7 @@ struct TimerTests {
                 #expect(try await echoRoundTrip(connection, payload) == payload)
             }
             let wakeups = await server.statistics().timerWakeups - before
-            #expect(wakeups <= 3, "server timer woke \(wakeups) times for 30 round trips")
+            #expect(wakeups <= 10, "server timer woke \(wakeups) times for 30 round trips")
             connection.close(code: 0)
             await client.close()
         }
