@@ -39,7 +39,10 @@ final class StreamInbound: Sendable {
             if state.error != nil { return false }
             if !bytes.isEmpty {
                 if state.buffered == nil {
-                    var buffer = ByteBufferAllocator().buffer(capacity: max(bytes.count, 64 * 1024))
+                    // Sized to what arrived (later packets of the batch grow it by doubling): the reader may
+                    // keep slices of it for a long time (a relay caches frames), and a small frame must not
+                    // pin a large allocation.
+                    var buffer = ByteBufferAllocator().buffer(capacity: bytes.count)
                     buffer.writeBytes(bytes)
                     state.buffered = buffer
                 } else {

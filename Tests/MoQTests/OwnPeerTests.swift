@@ -54,6 +54,34 @@ struct OwnPeerTests {
         }
     }
 
+    /// Received frames are what a relay caches: a small frame must not keep a large receive buffer alive
+    /// (the cache budget counts payload bytes). Each 100-byte frame, written apart from the others, arrives
+    /// in storage at most twice its size plus 1 KiB.
+    @Test func receivedSmallFramesDoNotPinLargeBuffers() async throws {
+        let origin = Origin()
+        let broadcast = BroadcastProducer(path: "small")
+        let track = broadcast.createTrack("t")
+        origin.publish(broadcast)
+        try await withOurServer(versions: [.lite06], origin: origin) { url, pin, _ in
+            try await MoQClient.withSession(url: url, configuration: configuration(pin, versions: [.lite06])) {
+                session in
+                let subscription = session.subscribe(broadcast: "small", track: "t")
+                let group = track.appendGroup()
+                async let frames = subscription.track.first { _ in true }!.collect()
+                for index in 0..<20 {
+                    try await Task.sleep(for: .milliseconds(5))
+                    group.write(ByteBuffer(repeating: UInt8(index), count: 100))
+                }
+                group.finish()
+                let received = try await frames
+                #expect(received.count == 20)
+                #expect(received.enumerated().allSatisfy { $1.payload == ByteBuffer(repeating: UInt8($0), count: 100) })
+                let pinned = received.map(\.payload.storageCapacity)
+                #expect(pinned.allSatisfy { $0 <= 2 * 100 + 1024 }, "storage per frame: \(pinned)")
+            }
+        }
+    }
+
     /// Route costs cross the session: lite-06 announcements carry the sender's cost, the receiver adds the
     /// link's price (its own `linkCost`, told to the peer in SETUP); lite-05 has no costs, each hop counts 1.
     @Test(arguments: [MoQVersion.lite06, .lite05])

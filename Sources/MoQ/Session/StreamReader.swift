@@ -60,12 +60,17 @@ struct StreamReader {
     }
 
     /// Exactly `count` bytes (a frame payload), as one buffer; slices of the received chunks when they
-    /// hold the whole payload, so large frames are not copied twice.
+    /// hold the whole payload, so large frames are not copied twice. A frame may be cached for long: a
+    /// slice that would keep alive much more memory than itself is copied out instead (once, on receipt).
     mutating func readBytes(_ count: Int) async throws -> ByteBuffer {
         while buffer.readableBytes < count {
             guard try await fill() else { throw WireError.truncated }
         }
-        return buffer.readSlice(length: count)!
+        let payload = buffer.readSlice(length: count)!
+        guard payload.storageCapacity > 2 * count + 1024 else { return payload }
+        var copy = ByteBufferAllocator().buffer(capacity: count)
+        copy.writeImmutableBuffer(payload)
+        return copy
     }
 
     /// Bytes read but not consumed yet.
