@@ -28,26 +28,9 @@ struct ClusterResumeTests {
         }
 
         let stream = "video;broadcast=cluster/cam"
-        let created = try await a.exchange(
-            "POST", "/l7rtcp/init",
-            [
-                "X-Client-ID": "roamer", "X-Features-Supported": "core,resend,pull,pause", "X-Session-Type": "stateful",
-                "X-Streams": stream, "X-Chunk-Size": "1000",
-            ])
-        let id = try #require(created.headers["x-transmission-id"], "\(created.status) \(created.text)")
-        var stateless = readmeInit
-        stateless["X-Session-Type"] = "stateless"
-        stateless["X-Streams"] = stream
-        stateless["X-Features-Supported"] = "core,pull"
-        let statelessID = try #require(
-            try await a.exchange("POST", "/l7rtcp/init", stateless).headers["x-transmission-id"])
-        func pull(_ relay: TestRelay, _ packet: Int) async throws -> HTTPExchange {
-            try await relay.exchange(
-                "POST", "/l7rtcp/transmit",
-                ["X-Transmission-ID": id, "X-Stream-ID": stream, "X-Packet-ID": String(packet), "X-Wait-Ms": "5000"])
-        }
+        let (id, statelessID) = try await a.createTransmissions(of: stream, clientID: "roamer")
         for packet in 0..<5 {
-            let reply = try await pull(a, packet)
+            let reply = try await a.pull(id, stream: stream, packet: packet)
             #expect(reply.status == 209, "\(packet): \(reply.status) \(reply.text)")
         }
         // A saves the served sets each second; then it dies without a chance to say anything.
@@ -73,14 +56,14 @@ struct ClusterResumeTests {
 
         // What A served is not B's to give: 410 chunk_evicted, pointing past A's ids.
         for packet in [0, 2, 4] {
-            let old = try await pull(b, packet)
+            let old = try await b.pull(id, stream: stream, packet: packet)
             #expect(old.status == 410 && old.json["error"] as? String == "chunk_evicted", "\(packet): \(old.text)")
         }
-        let oldest = try #require(try await pull(b, 2).json["oldest_available"] as? Int)
+        let oldest = try #require(try await b.pull(id, stream: stream, packet: 2).json["oldest_available"] as? Int)
         #expect(oldest >= 5)
         // New chunks from B, byte-exact frames of the publisher.
         for packet in oldest..<(oldest + 3) {
-            let reply = try await pull(b, packet)
+            let reply = try await b.pull(id, stream: stream, packet: packet)
             #expect(reply.status == 209, "\(packet): \(reply.status) \(reply.text)")
             guard reply.status == 209, reply.body.count >= 16 else { continue }
             let group = UInt64(String(decoding: reply.body.prefix(9).dropFirst(), as: UTF8.self)) ?? 0

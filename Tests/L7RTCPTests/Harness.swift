@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import Testing
 
 /// The relay the L7RTCP tests run (TestSupport's `RunningRelay`), with the reference publisher and a
 /// curl-based HTTP exchange for the L7RTCP routes.
@@ -30,6 +31,32 @@ extension RunningRelay {
         async throws -> HTTPExchange
     {
         try await HTTPExchange.run(method, http + path, headers, body: body)
+    }
+    /// A stateful transmission of `stream` (resend, pull, pause; 1000-byte chunks) for `clientID`, and a
+    /// stateless one of the same stream: the pair the persistence and cluster-resume tests carry over.
+    func createTransmissions(of stream: String, clientID: String) async throws -> (stateful: String, stateless: String)
+    {
+        let created = try await exchange(
+            "POST", "/l7rtcp/init",
+            [
+                "X-Client-ID": clientID, "X-Features-Supported": "core,resend,pull,pause",
+                "X-Session-Type": "stateful", "X-Streams": stream, "X-Chunk-Size": "1000",
+            ])
+        let stateful = try #require(created.headers["x-transmission-id"], "\(created.status) \(created.text)")
+        var stateless = readmeInit
+        stateless["X-Session-Type"] = "stateless"
+        stateless["X-Streams"] = stream
+        stateless["X-Features-Supported"] = "core,pull"
+        let statelessID = try #require(
+            try await exchange("POST", "/l7rtcp/init", stateless).headers["x-transmission-id"])
+        return (stateful, statelessID)
+    }
+
+    /// Pulls packet `packet` of `stream` in transmission `id`, waiting up to 5 s for it.
+    func pull(_ id: String, stream: String, packet: Int) async throws -> HTTPExchange {
+        try await exchange(
+            "POST", "/l7rtcp/transmit",
+            ["X-Transmission-ID": id, "X-Stream-ID": stream, "X-Packet-ID": String(packet), "X-Wait-Ms": "5000"])
     }
 }
 

@@ -10,25 +10,8 @@ import Testing
         var relay = try await TestRelay.start(dataDirectory: data)
         var publisher = try await relay.publish("room/cam", tracks: ["video"], frameSize: 1000)
         let stream = "video;broadcast=room/cam"
-        let created = try await relay.exchange(
-            "POST", "/l7rtcp/init",
-            [
-                "X-Client-ID": "keeper", "X-Features-Supported": "core,resend,pull,pause", "X-Session-Type": "stateful",
-                "X-Streams": stream, "X-Chunk-Size": "1000",
-            ])
-        let id = try #require(created.headers["x-transmission-id"])
-        var stateless = readmeInit
-        stateless["X-Session-Type"] = "stateless"
-        stateless["X-Streams"] = stream
-        stateless["X-Features-Supported"] = "core,pull"
-        let statelessID = try #require(
-            try await relay.exchange("POST", "/l7rtcp/init", stateless).headers["x-transmission-id"])
-        func pull(_ packet: Int) async throws -> HTTPExchange {
-            try await relay.exchange(
-                "POST", "/l7rtcp/transmit",
-                ["X-Transmission-ID": id, "X-Stream-ID": stream, "X-Packet-ID": String(packet), "X-Wait-Ms": "5000"])
-        }
-        for packet in 0..<5 { #expect(try await pull(packet).status == 209) }
+        let (id, statelessID) = try await relay.createTransmissions(of: stream, clientID: "keeper")
+        for packet in 0..<5 { #expect(try await relay.pull(id, stream: stream, packet: packet).status == 209) }
         // The registry saves changes every second; then stop the relay and its publisher.
         try await Task.sleep(for: .milliseconds(1500))
         publisher.closeInput()
@@ -52,18 +35,18 @@ import Testing
         #expect(try await relay.exchange("GET", "/l7rtcp/status/\(statelessID)").status == 200)
 
         // What was served before the restart is gone: 410 chunk_evicted, pointing past the old ids.
-        let old = try await pull(2)
+        let old = try await relay.pull(id, stream: stream, packet: 2)
         #expect(old.status == 410 && old.json["error"] as? String == "chunk_evicted")
         let oldest = try #require(old.json["oldest_available"] as? Int)
         #expect(oldest >= 5)
-        let early = try await pull(5)
+        let early = try await relay.pull(id, stream: stream, packet: 5)
         #expect(early.status == 410 || oldest == 5)
 
         // A publisher returns; pulls from oldest_available get its frames, byte-exact.
         publisher = try await relay.publish("room/cam", tracks: ["video"], frameSize: 1000)
         defer { publisher.closeInput() }
         for packet in oldest..<(oldest + 3) {
-            let reply = try await pull(packet)
+            let reply = try await relay.pull(id, stream: stream, packet: packet)
             #expect(reply.status == 209, "\(packet): \(reply.status) \(reply.text)")
             let group = UInt64(String(decoding: reply.body.prefix(9).dropFirst(), as: UTF8.self)) ?? 0
             let frame =
