@@ -128,6 +128,11 @@ final class PostgresBackend: StoreBackend {
 
     /// Runs `body` in one transaction on the query connection (reconnecting if it was closed, and once more if
     /// it died while idle, e.g. the server restarted). Database errors become `unavailable`.
+    /// One statement in its own transaction that must change exactly one row (else `failure`), then NOTIFY.
+    private func changeOne(_ query: PostgresQuery, else failure: RelayStore.Failure) throws {
+        try transaction { try $0.changeOne(query, else: failure) }
+    }
+
     private func transaction<T>(_ body: (Transaction) throws -> T) throws -> T {
         do {
             return try connection.withLockedValue { current in
@@ -278,61 +283,49 @@ final class PostgresBackend: StoreBackend {
     }
 
     func insertStreampoint(_ streampoint: Streampoint) throws {
-        try transaction { transaction in
-            try transaction.changeOne(
-                """
-                INSERT INTO streampoint (mount, source_password_hash, str)
-                VALUES (\(streampoint.mount), \(streampoint.sourcePasswordHash), \(streampoint.str))
-                ON CONFLICT (mount) DO NOTHING
-                """, else: RelayStore.Failure.conflict)
-        }
+        try changeOne(
+            """
+            INSERT INTO streampoint (mount, source_password_hash, str)
+            VALUES (\(streampoint.mount), \(streampoint.sourcePasswordHash), \(streampoint.str))
+            ON CONFLICT (mount) DO NOTHING
+            """, else: RelayStore.Failure.conflict)
     }
 
     func updateStreampoint(mount: String, sourcePasswordHash: String?, str: String??) throws {
         let setStr = str != nil
         let newStr = str ?? nil
-        try transaction { transaction in
-            try transaction.changeOne(
-                """
-                UPDATE streampoint SET source_password_hash = COALESCE(\(sourcePasswordHash), source_password_hash),
-                str = CASE WHEN \(setStr) THEN \(newStr) ELSE str END WHERE mount = \(mount)
-                """, else: RelayStore.Failure.notFound)
-        }
+        try changeOne(
+            """
+            UPDATE streampoint SET source_password_hash = COALESCE(\(sourcePasswordHash), source_password_hash),
+            str = CASE WHEN \(setStr) THEN \(newStr) ELSE str END WHERE mount = \(mount)
+            """, else: RelayStore.Failure.notFound)
     }
 
     func deleteStreampoint(mount: String) throws {
-        try transaction { transaction in
-            try transaction.changeOne(
-                "DELETE FROM streampoint WHERE mount = \(mount)", else: RelayStore.Failure.notFound)
-        }
+        try changeOne(
+            "DELETE FROM streampoint WHERE mount = \(mount)", else: RelayStore.Failure.notFound)
     }
 
     func insertUser(_ user: StoredUser) throws {
-        try transaction { transaction in
-            try transaction.changeOne(
-                """
-                INSERT INTO ntrip_user (name, password_hash, mounts_json)
-                VALUES (\(user.name), \(user.passwordHash), \(user.mountsJSON)) ON CONFLICT (name) DO NOTHING
-                """, else: RelayStore.Failure.conflict)
-        }
+        try changeOne(
+            """
+            INSERT INTO ntrip_user (name, password_hash, mounts_json)
+            VALUES (\(user.name), \(user.passwordHash), \(user.mountsJSON)) ON CONFLICT (name) DO NOTHING
+            """, else: RelayStore.Failure.conflict)
     }
 
     func updateUser(name: String, passwordHash: String?, mountsJSON: String??) throws {
         let setMounts = mountsJSON != nil
         let newMounts = mountsJSON ?? nil
-        try transaction { transaction in
-            try transaction.changeOne(
-                """
-                UPDATE ntrip_user SET password_hash = COALESCE(\(passwordHash), password_hash),
-                mounts_json = CASE WHEN \(setMounts) THEN \(newMounts) ELSE mounts_json END WHERE name = \(name)
-                """, else: RelayStore.Failure.notFound)
-        }
+        try changeOne(
+            """
+            UPDATE ntrip_user SET password_hash = COALESCE(\(passwordHash), password_hash),
+            mounts_json = CASE WHEN \(setMounts) THEN \(newMounts) ELSE mounts_json END WHERE name = \(name)
+            """, else: RelayStore.Failure.notFound)
     }
 
     func deleteUser(name: String) throws {
-        try transaction { transaction in
-            try transaction.changeOne("DELETE FROM ntrip_user WHERE name = \(name)", else: RelayStore.Failure.notFound)
-        }
+        try changeOne("DELETE FROM ntrip_user WHERE name = \(name)", else: RelayStore.Failure.notFound)
     }
 
     // MARK: transmissions and settings

@@ -53,12 +53,7 @@ final class SQLiteBackend: StoreBackend {
         }
     }
 
-    func insertStreampoint(_ streampoint: Streampoint) throws {
-        try database.write { db in
-            if try Streampoint.exists(db, key: streampoint.mount) { throw RelayStore.Failure.conflict }
-            try streampoint.insert(db)
-        }
-    }
+    func insertStreampoint(_ streampoint: Streampoint) throws { try insertNew(streampoint, key: streampoint.mount) }
 
     func updateStreampoint(mount: String, sourcePasswordHash: String?, str: String??) throws {
         try database.write { db in
@@ -71,18 +66,9 @@ final class SQLiteBackend: StoreBackend {
         }
     }
 
-    func deleteStreampoint(mount: String) throws {
-        try database.write { db in
-            guard try Streampoint.deleteOne(db, key: mount) else { throw RelayStore.Failure.notFound }
-        }
-    }
+    func deleteStreampoint(mount: String) throws { try deleteExisting(Streampoint.self, key: mount) }
 
-    func insertUser(_ user: StoredUser) throws {
-        try database.write { db in
-            if try StoredUser.exists(db, key: user.name) { throw RelayStore.Failure.conflict }
-            try user.insert(db)
-        }
-    }
+    func insertUser(_ user: StoredUser) throws { try insertNew(user, key: user.name) }
 
     func updateUser(name: String, passwordHash: String?, mountsJSON: String??) throws {
         try database.write { db in
@@ -93,9 +79,20 @@ final class SQLiteBackend: StoreBackend {
         }
     }
 
-    func deleteUser(name: String) throws {
+    func deleteUser(name: String) throws { try deleteExisting(StoredUser.self, key: name) }
+
+    /// Inserts a record whose key must be new (else `.conflict`).
+    private func insertNew<Record: PersistableRecord & TableRecord>(_ record: Record, key: String) throws {
         try database.write { db in
-            guard try StoredUser.deleteOne(db, key: name) else { throw RelayStore.Failure.notFound }
+            if try Record.exists(db, key: key) { throw RelayStore.Failure.conflict }
+            try record.insert(db)
+        }
+    }
+
+    /// Deletes the record with `key` (else `.notFound`).
+    private func deleteExisting<Record: TableRecord>(_ type: Record.Type, key: String) throws {
+        try database.write { db in
+            guard try Record.deleteOne(db, key: key) else { throw RelayStore.Failure.notFound }
         }
     }
 
