@@ -11,7 +11,12 @@ enum ConnectionCallbacks {
             callbacks.client_initial = ngtcp2_crypto_client_initial_cb
             callbacks.recv_retry = ngtcp2_crypto_recv_retry_cb
         }
-        callbacks.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb
+        callbacks.recv_crypto_data = { conn, level, offset, data, length, userData in
+            // A server releases its TLS session after the handshake: CRYPTO data after that (QUIC has no
+            // use for post-handshake TLS messages from a client) is dropped instead of reaching it.
+            guard ngtcp2_conn_get_tls_native_handle(conn) != nil else { return 0 }
+            return ngtcp2_crypto_recv_crypto_data_cb(conn, level, offset, data, length, userData)
+        }
         callbacks.encrypt = ngtcp2_crypto_encrypt_cb
         callbacks.decrypt = ngtcp2_crypto_decrypt_cb
         callbacks.hp_mask = ngtcp2_crypto_hp_mask_cb

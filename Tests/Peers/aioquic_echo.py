@@ -34,6 +34,7 @@ from aioquic.asyncio import serve
 from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.quic import events
 from aioquic.quic.connection import stream_is_unidirectional
+from aioquic import tls
 from aioquic.tls import SessionTicket
 
 import aioquic_util
@@ -319,6 +320,7 @@ class EchoClient:
         if not await self.run_step("handshake", self.step_handshake):
             return False
         await self.run_step("bidi", self.step_bidi)
+        await self.run_step("key_update", self.step_key_update)
         await self.run_step("uni", self.step_uni)
         await self.run_step("datagram", self.step_datagram)
         await self.run_step("reset", self.step_reset)
@@ -357,6 +359,18 @@ class EchoClient:
         seconds = round(time.monotonic() - started, 4)
         expect_echo(result, payload, how, code)
         return {"bytes": len(payload), "seconds": seconds}
+
+    async def step_key_update(self) -> dict:
+        """New 1-RTT keys (RFC 9001 6) mid-connection, then an echo under them."""
+        protocol = self.live_protocol()
+        crypto = protocol._quic._cryptos[tls.Epoch.ONE_RTT]
+        before = crypto.key_phase
+        protocol._quic.request_key_update()
+        protocol.transmit()
+        echoed = await self.bidi_echo(os.urandom(100_000))
+        if crypto.key_phase == before:
+            raise StepFailed("the key phase did not change")
+        return {**echoed, "key_phase": crypto.key_phase}
 
     async def step_uni(self) -> dict:
         protocol = self.live_protocol()
