@@ -81,7 +81,7 @@ public final class Relay: Service, Sendable {
             await http3Responder.withLockedValue { $0 }?(request) ?? HTTP3Response(status: 404, text: "not found\n")
         }
         await withDiscardingTaskGroup { group in
-            group.addTask { await server.run { session in await self.track(session) } }
+            group.addTask { await server.run(started: self.sessionStarted, ended: self.sessionEnded) }
             group.addTask { await self.endLingeringBroadcasts() }
             for link in configuration.links { group.addTask { await self.maintain(link) } }
             let announcement = configuration.clusterNode.map { BroadcastProducer(path: Self.meshPath(for: $0.url)) }
@@ -171,13 +171,14 @@ public final class Relay: Service, Sendable {
         }
     }
 
-    /// Keeps the session in the live set (for GOAWAY and metrics) while it lasts.
-    private func track(_ session: MoQSession) async {
-        let id = ObjectIdentifier(session)
-        sessions.withLockedValue { $0[id] = session }
+    /// Keeps the session for GOAWAY at shutdown and counts it.
+    @Sendable private func sessionStarted(_ session: MoQSession) {
+        sessions.withLockedValue { $0[ObjectIdentifier(session)] = session }
         metrics.sessionStarted()
-        _ = await session.closed()
-        sessions.withLockedValue { _ = $0.removeValue(forKey: id) }
+    }
+
+    @Sendable private func sessionEnded(_ session: MoQSession) {
+        sessions.withLockedValue { _ = $0.removeValue(forKey: ObjectIdentifier(session)) }
         metrics.sessionEnded()
     }
 

@@ -39,12 +39,34 @@ public struct MoQServer: Sendable {
         self.respond = respond
     }
 
-    /// Serves until the endpoint closes.
+    /// Serves until the endpoint closes; `handler` runs beside each session (in a task of its own).
     public func run(_ handler: @escaping @Sendable (MoQSession) async -> Void = { _ in }) async {
+        await accept { session in
+            await withDiscardingTaskGroup { pair in
+                pair.addTask { await handler(session) }
+                await session.run()
+            }
+        }
+    }
+
+    /// Serves until the endpoint closes, calling `started` before each session runs and `ended` after it
+    /// closed: no task per session beyond the session's own (what a relay with many idle sessions wants).
+    public func run(
+        started: @escaping @Sendable (MoQSession) -> Void, ended: @escaping @Sendable (MoQSession) -> Void
+    ) async {
+        await accept { session in
+            started(session)
+            await session.run()
+            ended(session)
+        }
+    }
+
+    /// Accepts connections until the endpoint closes and runs `serve` for each moq-lite session in it.
+    private func accept(_ serve: @escaping @Sendable (MoQSession) async -> Void) async {
         await withDiscardingTaskGroup { group in
             for await connection in endpoint.incomingConnections {
                 if connection.negotiatedALPN == "h3" {
-                    group.addTask { await serveHTTP3(connection, handler) }
+                    group.addTask { await serveHTTP3(connection, serve) }
                     continue
                 }
                 guard let alpn = connection.negotiatedALPN, let version = MoQVersion(alpn: alpn),
@@ -57,13 +79,13 @@ public struct MoQServer: Sendable {
                 let session = MoQSession(
                     version: version, transport: QUICTransport(connection), configuration: makeConfiguration())
                 logger.info("session", metadata: ["peer": "\(connection.remoteAddress)", "version": "\(alpn)"])
-                group.addTask { await Self.run(session, handler) }
+                group.addTask { await serve(session) }
             }
         }
     }
 
     /// One HTTP/3 connection: WebTransport sessions become moq-lite sessions; other requests go to `respond`.
-    private func serveHTTP3(_ connection: QUICConnection, _ handler: @escaping @Sendable (MoQSession) async -> Void)
+    private func serveHTTP3(_ connection: QUICConnection, _ serve: @escaping @Sendable (MoQSession) async -> Void)
         async
     {
         let http3: HTTP3Connection
@@ -89,16 +111,8 @@ public struct MoQServer: Sendable {
                     metadata: [
                         "peer": "\(connection.remoteAddress)", "version": "\(chosen)", "transport": "webtransport",
                     ])
-                await Self.run(session, handler)
+                await serve(session)
             })
         await http3.run(handler: webTransport)
-    }
-
-    /// Runs the session in this task and `handler` beside it (one task less per session than two children).
-    private static func run(_ session: MoQSession, _ handler: @escaping @Sendable (MoQSession) async -> Void) async {
-        await withDiscardingTaskGroup { pair in
-            pair.addTask { await handler(session) }
-            await session.run()
-        }
     }
 }

@@ -136,24 +136,15 @@ public final class MoQSession: Sendable {
         await withTaskExecutorPreference(transport.taskExecutor) { await self.serve() }
     }
 
+    /// The session's tasks: this one adds the `spawn`ed jobs; beside it, the peer's streams are accepted
+    /// (ending everything when the connection closes) and, once admitted, announcements are requested.
+    /// An idle session holds three tasks (each costs about 3 KiB of memory).
     private func serve() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.transport.run() }
             group.addTask { await self.acceptStreams() }
             group.addTask {
-                await withDiscardingTaskGroup { jobs in
-                    for await job in self.jobs { jobs.addTask { await job() } }
-                }
-            }
-            if version >= .lite05 {
-                group.addTask { await self.sendSetup() }
-                group.addTask { await self.closeWithoutSetup(after: self.configuration.setupTimeout) }
-            } else {
-                // lite-04 has no SETUP: only a WebTransport CONNECT path to go by.
-                group.addTask { await self.admit(path: self.transport.connectPath) }
-            }
-            group.addTask {
-                guard await self.waitForAdmission() else { return }
+                guard await self.admitted() else { return }
                 let prefixes = self.scope.announceRequests(interest: self.configuration.announceInterest)
                 if prefixes.count == 1 {
                     await self.requestAnnouncements(prefix: prefixes[0])  // the usual case: no task more
@@ -163,18 +154,38 @@ public final class MoQSession: Sendable {
                     for prefix in prefixes { requests.addTask { await self.requestAnnouncements(prefix: prefix) } }
                 }
             }
-            _ = await transport.closed()
-            shutDown()
+            for await job in jobs { group.addTask { await job() } }  // until `shutDown()`
             group.cancelAll()
         }
         await onEnd?()
     }
 
+    /// Serves each stream the peer opens; when the connection is gone, shuts the session down.
     private func acceptStreams() async {
         await withDiscardingTaskGroup { group in
             for await stream in transport.incomingStreams {
                 group.addTask { await self.serve(stream) }
             }
+            _ = await transport.closed()
+            shutDown()
+            group.cancelAll()
+        }
+    }
+
+    /// Admits the peer: on lite-05+ after sending our SETUP and reading its own (the session closes with
+    /// TIMEOUT if none comes in time), on lite-04 by the WebTransport CONNECT path. False if refused or closed.
+    private func admitted() async -> Bool {
+        guard version >= .lite05 else {
+            // lite-04 has no SETUP: only a WebTransport CONNECT path to go by.
+            await admit(path: transport.connectPath)
+            return await waitForAdmission()
+        }
+        return await withDiscardingTaskGroup { timer in
+            timer.addTask { await self.closeWithoutSetup(after: self.configuration.setupTimeout) }
+            await sendSetup()
+            let admitted = await waitForAdmission()
+            timer.cancelAll()
+            return admitted
         }
     }
 
