@@ -58,10 +58,7 @@ struct OwnPeerTests {
     /// (the cache budget counts payload bytes). Each 100-byte frame, written apart from the others, arrives
     /// in storage at most twice its size plus 1 KiB.
     @Test func receivedSmallFramesDoNotPinLargeBuffers() async throws {
-        let origin = Origin()
-        let broadcast = BroadcastProducer(path: "small")
-        let track = broadcast.createTrack("t")
-        origin.publish(broadcast)
+        let (origin, track) = publishedTrack(broadcast: "small", track: "t")
         try await withOurServer(versions: [.lite06], origin: origin) { url, pin, _ in
             try await MoQClient.withSession(url: url, configuration: configuration(pin, versions: [.lite06])) {
                 session in
@@ -110,10 +107,7 @@ struct OwnPeerTests {
     }
 
     @Test func subscribeUpdateMovesTheEnd() async throws {
-        let origin = Origin()
-        let broadcast = BroadcastProducer(path: "live")
-        let track = broadcast.createTrack("t")
-        origin.publish(broadcast)
+        let (origin, track) = publishedTrack(broadcast: "live", track: "t")
         @Sendable func produce() {
             let group = track.appendGroup()
             group.write(ByteBuffer(string: "x"))
@@ -141,10 +135,7 @@ struct OwnPeerTests {
     }
 
     @Test func datagramGroupsTravelAsDatagrams() async throws {
-        let origin = Origin()
-        let broadcast = BroadcastProducer(path: "dg")
-        let track = broadcast.createTrack("t")
-        origin.publish(broadcast)
+        let (origin, track) = publishedTrack(broadcast: "dg", track: "t")
         try await withOurServer(versions: [.lite06], origin: origin) { url, pin, _ in
             let payloads = try await MoQClient.withSession(url: url, configuration: configuration(pin)) { session in
                 let subscription = session.subscribe(broadcast: "dg", track: "t")

@@ -34,6 +34,15 @@ struct ReferencePeer {
 
 /// Our moq-lite server on an ephemeral loopback port, sharing one origin across sessions (a mini relay,
 /// like the echo example's server), for the duration of `body`.
+/// An origin publishing one broadcast with one track, and that track's producer (a test writes its groups).
+func publishedTrack(broadcast path: String, track name: String) -> (Origin, TrackProducer) {
+    let origin = Origin()
+    let broadcast = BroadcastProducer(path: path)
+    let track = broadcast.createTrack(name)
+    origin.publish(broadcast)
+    return (origin, track)
+}
+
 func withOurServer<T: Sendable>(
     versions: [MoQVersion], origin: Origin = Origin(), setupTimeout: Duration = .seconds(10),
     _ body: @Sendable (_ url: String, _ pin: String, _ origin: Origin) async throws -> T
