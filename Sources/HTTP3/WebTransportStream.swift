@@ -70,6 +70,12 @@ public final class WebTransportStream: Sendable {
     }
     public func reset(code: UInt32) { stream.reset(code: WebTransportErrorCode.toHTTP3(code)) }
     public func stopSending(code: UInt32) { stream.stopSending(code: WebTransportErrorCode.toHTTP3(code)) }
+
+    /// Gives up reading locally (see `QUICStream.stopReading()`); nothing goes to the peer.
+    public func stopReading() {
+        leftover.withLockedValue { $0 = nil }
+        stream.stopReading()
+    }
 }
 
 /// The peer reset a WebTransport stream: its application code (nil when outside the WebTransport range).

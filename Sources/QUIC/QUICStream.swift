@@ -84,6 +84,11 @@ public final class QUICStream: Sendable {
 
     /// Asks the peer to stop sending: STOP_SENDING with an application error code.
     public func stopSending(code: UInt64) { connection.stopSending(stream: id, code: code) }
+
+    /// Gives up reading, locally: a pending read and every later one throw `locallyClosed`, and whatever
+    /// arrives is dropped. Nothing goes to the peer (unlike `stopSending`), and a stream whose FIN already
+    /// arrived still reads to its end. Lets a task that also reads stop its reading from another task.
+    public func stopReading() { inbound?.fail(.locallyClosed) }
 }
 
 extension QUICStream: AsyncSequence {

@@ -172,6 +172,44 @@ struct EndpointTests {
         await server.close()
     }
 
+    @Test func stopReadingEndsTheLocalReaderOnlyAndTellsThePeerNothing() async throws {
+        let server = try await QUICEndpoint.bind(
+            host: "127.0.0.1", port: 0, server: QUICServerConfiguration(alpn: ["echo"], identity: testIdentity))
+        let client = try await makeClient()
+        let connection = try await client.connect(
+            host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned())
+        let stream = try await connection.openBidirectionalStream()
+        try await stream.write(ByteBuffer(string: "hello"))
+        var accepted = server.incomingConnections.makeAsyncIterator()
+        let serverConnection = try #require(await accepted.next())
+        var incoming = serverConnection.incomingStreams.makeAsyncIterator()
+        let serverStream = try #require(await incoming.next())
+        #expect(try await serverStream.read() == ByteBuffer(string: "hello"))
+
+        // A read parked in another task ends with locallyClosed as soon as reading is given up here.
+        async let pending: QUICStreamError? = {
+            do {
+                _ = try await serverStream.read()
+                return nil
+            } catch {
+                return error as? QUICStreamError
+            }
+        }()
+        try await Task.sleep(for: .milliseconds(100))  // parked (a read that starts later fails the same way)
+        serverStream.stopReading()
+        #expect(await pending == .locallyClosed)
+        await #expect(throws: QUICStreamError.locallyClosed) { _ = try await serverStream.read() }
+
+        // The peer was told nothing: its writes and FIN still go through, and the stream still sends.
+        try await stream.write(ByteBuffer(string: "more"))
+        try await stream.finish()
+        try await serverStream.write(ByteBuffer(string: "bye"), finish: true)
+        #expect(try await stream.readAll(limit: 100) == ByteBuffer(string: "bye"))
+        connection.close()
+        await client.close()
+        await server.close()
+    }
+
     @Test func openingPastThePeersStreamLimitWaitsForCredit() async throws {
         var transport = QUICTransportConfiguration()
         transport.maxIncomingBidirectionalStreams = 2

@@ -45,30 +45,20 @@ extension MoQSession {
             try await stream.write(buffer)
         }
         let start: TrackStart = subscribe.startGroup.map { .group($0) } ?? .latest
-        let peerSide = reader
         let subscribeID = subscribe.id
         let startFrame = subscribe.startFrame
-        let unsubscribed: Bool = try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                try await self.deliver(
-                    track.consume(from: start), id: subscribeID, startFrame: startFrame, on: stream, served: served)
-                return false
+        let end = try await readPeer(&reader) { peerSide in
+            while let update = try await peerSide.read(SubscribeUpdate.self) {
+                served.setEnd(update.endGroup)
+                track.subscriberUpdated(
+                    preference,
+                    SubscriberPreference(priority: update.priority, maxLatency: .milliseconds(update.maxLatencyMs)))
             }
-            group.addTask {
-                var peerSide = peerSide
-                while let update = try await peerSide.read(SubscribeUpdate.self) {
-                    served.setEnd(update.endGroup)
-                    track.subscriberUpdated(
-                        preference,
-                        SubscriberPreference(priority: update.priority, maxLatency: .milliseconds(update.maxLatencyMs)))
-                }
-                return true  // the peer FINed: unsubscribe
-            }
-            let first = try await group.next()!
-            group.cancelAll()
-            return first
+        } beside: {
+            try await self.deliver(
+                track.consume(from: start), id: subscribeID, startFrame: startFrame, on: stream, served: served)
         }
-        if unsubscribed {
+        if end == .peerFinished {
             // The reference answers an unsubscribe by resetting in-flight groups (CANCEL) and FIN.
             served.resetAll(code: StreamErrorCode.cancel.rawValue)
         }

@@ -99,24 +99,17 @@ extension MoQSession {
         if buffer.readableBytes > 0 { try await stream.write(buffer) }
 
         // Forward changes until the peer FINs (or resets) its side of the stream.
-        let peerSide = reader
         let initialWriter = writer
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                var writer = initialWriter
-                for await change in changes {
-                    guard let message = writer.encode(change) else { continue }
-                    var buffer = ByteBuffer()
-                    message.encode(into: &buffer, version: self.version)
-                    try await stream.write(buffer)
-                }
+        _ = try await readPeer(&reader) { peerSide in
+            while try await peerSide.readVarint() != nil {}  // nothing more is expected from the peer
+        } beside: {
+            var writer = initialWriter
+            for await change in changes {
+                guard let message = writer.encode(change) else { continue }
+                var buffer = ByteBuffer()
+                message.encode(into: &buffer, version: self.version)
+                try await stream.write(buffer)
             }
-            group.addTask {
-                var peerSide = peerSide
-                while try await peerSide.readVarint() != nil {}  // nothing more is expected from the peer
-            }
-            _ = try await group.next()
-            group.cancelAll()
         }
         try? await stream.finish()
     }

@@ -43,4 +43,6 @@ public protocol MoQTransportStream: Sendable {
     func finish() async throws
     func reset(code: UInt64)
     func stopSending(code: UInt64)
+    /// Gives up reading without telling the peer: a pending read and all later ones throw.
+    func stopReading()
 }

@@ -77,4 +77,5 @@ struct QUICTransportStream: MoQTransportStream {
     func finish() async throws { try await stream.finish() }
     func reset(code: UInt64) { stream.reset(code: StreamErrorCode.toWire(code)) }
     func stopSending(code: UInt64) { stream.stopSending(code: StreamErrorCode.toWire(code)) }
+    func stopReading() { stream.stopReading() }
 }

@@ -79,4 +79,5 @@ struct WebTransportMoQStream: MoQTransportStream {
     func finish() async throws { try await stream.finish() }
     func reset(code: UInt64) { stream.reset(code: UInt32(clamping: code)) }
     func stopSending(code: UInt64) { stream.stopSending(code: UInt32(clamping: code)) }
+    func stopReading() { stream.stopReading() }
 }
