@@ -30,13 +30,14 @@ final class ConnectionCore: DeadlineHolder {
     var handle: QUICConnection?
     private var streams: [Int64: StreamState] = [:]
     /// Streams with bytes or a FIN to send and flow-control credit to send them.
-    private var sendable = CircularBuffer<Int64>()
-    private var pendingDatagrams = CircularBuffer<ByteBuffer>()
+    /// (Both start small: an idle connection holds them for its whole life; they grow under load.)
+    private var sendable = CircularBuffer<Int64>(initialCapacity: 4)
+    private var pendingDatagrams = CircularBuffer<ByteBuffer>(initialCapacity: 2)
     /// Readers that got bytes during the current batch of packets; woken once the batch is done.
     private var readersToWake: [StreamInbound] = []
     private var openWaiters = CircularBuffer<
         (bidirectional: Bool, continuation: CheckedContinuation<QUICStream, any Error>)
-    >()
+    >(initialCapacity: 1)
     /// This connection's place in the endpoint's `ConnectionDeadlines` (-1: none) and its deadline there.
     var timerSlot = -1
     var timerDeadline: UInt64 = .max

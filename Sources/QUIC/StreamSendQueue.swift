@@ -7,8 +7,10 @@ import NIOCore
 /// and reads them again to retransmit. So each `ByteBuffer` is held, never mutated, until
 /// `acknowledge` drops it; holding the buffer keeps its storage (and the pointers) alive.
 struct StreamSendQueue {
-    private var unsent = CircularBuffer<ByteBuffer>()
-    private var inFlight = CircularBuffer<ByteBuffer>()
+    // Small to start (a CircularBuffer defaults to 16 slots): every stream has a queue, most hold a buffer
+    // or two at a time, and the queues of thousands of idle streams add up. They grow when needed.
+    private var unsent = CircularBuffer<ByteBuffer>(initialCapacity: 4)
+    private var inFlight = CircularBuffer<ByteBuffer>(initialCapacity: 4)
     private(set) var unsentBytes = 0
     private(set) var inFlightBytes = 0
     /// The application finished the stream: FIN goes out after the last unsent byte.
