@@ -23,7 +23,6 @@ final class ConnectionCore: DeadlineHolder {
     private let remoteStorage: UnsafeMutablePointer<sockaddr_storage>
     private var path = ngtcp2_path()
     private(set) var remoteAddress: SocketAddress
-    private let vectors = UnsafeMutablePointer<ngtcp2_vec>.allocate(capacity: 16)
 
     /// Connection IDs this connection answers to in the endpoint's routing table.
     private(set) var routedIDs: Set<ConnectionID> = []
@@ -82,7 +81,6 @@ final class ConnectionCore: DeadlineHolder {
         connectionRef.deallocate()
         localStorage.deallocate()
         remoteStorage.deallocate()
-        vectors.deallocate()
     }
 
     private static func store(
@@ -385,7 +383,7 @@ final class ConnectionCore: DeadlineHolder {
             {
                 state = candidate
                 streamID = id
-                vectorCount = candidate.send.fill(vectors, capacity: 16)
+                vectorCount = candidate.send.fill(endpoint.streamVectors, capacity: EndpointCore.streamVectorCapacity)
                 if candidate.send.finishRequested { flags |= UInt32(NGTCP2_WRITE_STREAM_FLAG_FIN) }
             } else if !connectionBlocked, !sendable.isEmpty {
                 sendable.removeFirst()
@@ -395,7 +393,7 @@ final class ConnectionCore: DeadlineHolder {
             let written = batch.writePacket(maxLength: maxPacket) { destination in
                 cngtcp2_conn_writev_stream(
                     conn, nil, &info, destination.baseAddress!.assumingMemoryBound(to: UInt8.self), destination.count,
-                    &consumed, flags, streamID, vectors, vectorCount, now)
+                    &consumed, flags, streamID, endpoint.streamVectors, vectorCount, now)
             }
             if written < 0 {
                 switch Int32(written) {

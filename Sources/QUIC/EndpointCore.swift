@@ -24,6 +24,10 @@ final class EndpointCore: ChannelInboundHandler {
     private var flushScheduled = false
     private var reading = false
     private var batch: PacketBatch
+    /// Scratch for the stream data of one ngtcp2 write call (ngtcp2 copies the vectors): one per
+    /// endpoint rather than per connection, since only one connection writes at a time on the loop.
+    let streamVectors = UnsafeMutablePointer<ngtcp2_vec>.allocate(capacity: EndpointCore.streamVectorCapacity)
+    static let streamVectorCapacity = 16
     /// Every connection's next expiry, behind the endpoint's one timerfd.
     var deadlines = ConnectionDeadlines()
     let timer: EndpointTimer
@@ -31,6 +35,8 @@ final class EndpointCore: ChannelInboundHandler {
     private var statelessResetWindow: (second: UInt64, sent: Int) = (0, 0)
     private(set) var statistics = QUICEndpointStatistics()
     private var closing = false
+
+    deinit { streamVectors.deallocate() }
 
     init(
         loop: any EventLoop, server: QUICServerConfiguration?, acceptor: AsyncStream<QUICConnection>.Continuation?,
