@@ -12,13 +12,14 @@ public final class WebTransportSession: Sendable {
     /// The protocol both sides agreed on with `wt-available-protocols` / `wt-protocol`, if any.
     public let negotiatedProtocol: String?
     public let connection: HTTP3Connection
-    /// Streams the peer opened in this session; finishes when the session closes.
-    public let incomingStreams: AsyncStream<WebTransportStream>
+    /// Streams the peer opened in this session; finishes when the session closes. Read them here or have
+    /// them handed over with `deliverIncomingStreams(to:)`, not both.
+    public var incomingStreams: AsyncStream<WebTransportStream> { streamArrivals.stream }
     /// Datagrams for this session, without their quarter-stream-id prefix.
     public let incomingDatagrams: AsyncStream<ByteBuffer>
 
     let connectStream: QUICStream
-    private let streamSink: AsyncStream<WebTransportStream>.Continuation
+    private let streamArrivals = Arrivals<WebTransportStream>()
     private let datagramSink: AsyncStream<ByteBuffer>.Continuation
     private let state = NIOLockedValueBox(State())
 
@@ -33,9 +34,14 @@ public final class WebTransportSession: Sendable {
         self.request = request
         self.negotiatedProtocol = negotiatedProtocol
         self.connection = connection
-        (incomingStreams, streamSink) = AsyncStream.makeStream(of: WebTransportStream.self)
         (incomingDatagrams, datagramSink) = AsyncStream.makeStream(
             of: ByteBuffer.self, bufferingPolicy: .bufferingNewest(1024))
+    }
+
+    /// Hands each stream the peer opens in this session to `handler` (those already here at once, in
+    /// order), then nil when the session closed: no task waits for them. Quick, non-blocking handlers only.
+    public func deliverIncomingStreams(to handler: @escaping @Sendable (WebTransportStream?) -> Void) {
+        streamArrivals.deliver(to: handler)
     }
 
     /// Opens a bidi stream; its 0x41 + session id header leaves with the first write.
@@ -93,7 +99,7 @@ public final class WebTransportSession: Sendable {
     public var isClosed: Bool { state.withLockedValue { $0.closed != nil } }
 
     func deliver(_ stream: WebTransportStream) {
-        if case .terminated = streamSink.yield(stream) { stream.stopSending(code: 0) }
+        if !streamArrivals.add(stream) { stream.stopSending(code: 0) }
     }
 
     func deliver(datagram: ByteBuffer) { datagramSink.yield(datagram) }
@@ -108,7 +114,7 @@ public final class WebTransportSession: Sendable {
             return state.waiters
         }
         guard let waiters else { return false }
-        streamSink.finish()
+        streamArrivals.finish()
         datagramSink.finish()
         for waiter in waiters { waiter.resume(returning: (code, reason)) }
         return true

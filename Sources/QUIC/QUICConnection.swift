@@ -8,8 +8,9 @@ public final class QUICConnection: Sendable {
     /// True when the TLS handshake resumed an earlier session (a session ticket was accepted).
     public let isResumed: Bool
     public let remoteAddress: SocketAddress
-    /// Streams the peer opened, in order; finishes when the connection closes.
-    public let incomingStreams: AsyncStream<QUICStream>
+    /// Streams the peer opened, in order; finishes when the connection closes. Read them here or have
+    /// them handed over with `deliverIncomingStreams(to:)`, not both.
+    public var incomingStreams: AsyncStream<QUICStream> { streamArrivals.stream }
     /// DATAGRAM frames received; the oldest are dropped when the reader falls behind.
     public let incomingDatagrams: AsyncStream<ByteBuffer>
     public let eventLoop: any EventLoop
@@ -17,7 +18,7 @@ public final class QUICConnection: Sendable {
     public let taskExecutor: EventLoopTaskExecutor
 
     private let core: NIOLoopBound<ConnectionCore>
-    private let streamSink: AsyncStream<QUICStream>.Continuation
+    private let streamArrivals = Arrivals<QUICStream>()
     private let datagramSink: AsyncStream<ByteBuffer>.Continuation
     private let closedPromise: EventLoopPromise<QUICConnectionError>
 
@@ -29,10 +30,16 @@ public final class QUICConnection: Sendable {
         self.negotiatedALPN = alpn
         self.isResumed = resumed
         self.remoteAddress = core.remoteAddress
-        (incomingStreams, streamSink) = AsyncStream.makeStream(of: QUICStream.self)
         (incomingDatagrams, datagramSink) = AsyncStream.makeStream(
             of: ByteBuffer.self, bufferingPolicy: .bufferingNewest(core.transport.datagramReceiveQueueLimit))
         closedPromise = loop.makePromise(of: QUICConnectionError.self)
+    }
+
+    /// Hands each stream the peer opens to `handler`, on the connection's event loop (those already here
+    /// at once, in order), then nil when the connection closed: no task waits for them. The handler must
+    /// be quick and must not block.
+    public func deliverIncomingStreams(to handler: @escaping @Sendable (QUICStream?) -> Void) {
+        streamArrivals.deliver(to: handler)
     }
 
     /// Opens a bidirectional stream, waiting for stream credit if the peer's limit is reached.
@@ -83,7 +90,7 @@ public final class QUICConnection: Sendable {
 
     // MARK: loop side
 
-    func incoming(_ stream: QUICStream) { streamSink.yield(stream) }
+    func incoming(_ stream: QUICStream) { streamArrivals.add(stream) }
 
     func incomingDatagram(_ bytes: UnsafeRawBufferPointer) {
         var buffer = ByteBufferAllocator().buffer(capacity: bytes.count)
@@ -92,7 +99,7 @@ public final class QUICConnection: Sendable {
     }
 
     func finish(_ error: QUICConnectionError) {
-        streamSink.finish()
+        streamArrivals.finish()
         datagramSink.finish()
         closedPromise.succeed(error)
     }

@@ -88,9 +88,15 @@ public final class MoQSession: Sendable {
     public let configuration: MoQSessionConfiguration
     let logger: Logger
     let state = NIOLockedValueBox(SessionState())
-    /// Work the public API hands to `run()`, so it runs as a child of the session (no stray tasks).
-    let jobs: AsyncStream<@Sendable () async -> Void>
-    private let jobSink: AsyncStream<@Sendable () async -> Void>.Continuation
+    /// What `run()` starts a child task for, in one queue: jobs of the public API (so they run as children
+    /// of the session, no stray tasks) and the streams the peer opens.
+    private let work: AsyncStream<SessionWork>
+    private let workSink: AsyncStream<SessionWork>.Continuation
+
+    private enum SessionWork: Sendable {
+        case job(@Sendable () async -> Void)
+        case stream(any MoQTransportStream)
+    }
 
     struct SessionState {
         var nextSubscribeID: UInt64 = 0
@@ -126,7 +132,7 @@ public final class MoQSession: Sendable {
         var logger = configuration.logger
         logger[metadataKey: "moq"] = "\(version.alpn)"
         self.logger = logger
-        (jobs, jobSink) = AsyncStream.makeStream(of: (@Sendable () async -> Void).self)
+        (work, workSink) = AsyncStream.makeStream(of: SessionWork.self)
     }
 
     /// Serves the session until the connection closes, then ends everything it started. Its tasks run on
@@ -136,13 +142,13 @@ public final class MoQSession: Sendable {
         await withTaskExecutorPreference(transport.taskExecutor) { await self.serve() }
     }
 
-    /// The session's tasks: this one adds the `spawn`ed jobs; beside it, the peer's streams are accepted
-    /// (ending everything when the connection closes) and, once admitted, announcements are requested.
-    /// An idle session holds three tasks (each costs about 3 KiB of memory).
+    /// The session's tasks: this one starts a child for each `spawn`ed job and each stream the peer opens
+    /// (the transport hands them over as they arrive: no task waits for them); beside it, once admitted,
+    /// announcements are requested. When the connection is gone, the session shuts down and ends them all.
+    /// An idle session holds two tasks (each costs 1-3 KiB of memory).
     private func serve() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.transport.run() }
-            group.addTask { await self.acceptStreams() }
             group.addTask {
                 guard await self.admitted() else { return }
                 let prefixes = self.scope.announceRequests(interest: self.configuration.announceInterest)
@@ -154,22 +160,27 @@ public final class MoQSession: Sendable {
                     for prefix in prefixes { requests.addTask { await self.requestAnnouncements(prefix: prefix) } }
                 }
             }
-            for await job in jobs { group.addTask { await job() } }  // until `shutDown()`
+            // The transport calls this on the connection's thread; nil: the connection is gone.
+            transport.deliverIncomingStreams { [weak self] stream in
+                guard let self else {
+                    stream?.stopSending(code: StreamErrorCode.cancel.rawValue)
+                    return
+                }
+                guard let stream else { return self.shutDown() }
+                if case .terminated = self.workSink.yield(.stream(stream)) {
+                    stream.stopSending(code: StreamErrorCode.cancel.rawValue)  // the session is over
+                }
+            }
+            for await item in work {  // until `shutDown()`
+                switch item {
+                case .job(let job): group.addTask { await job() }
+                case .stream(let stream): group.addTask { await self.serve(stream) }
+                }
+            }
+            workSink.finish()  // also when this task was cancelled: streams arriving later are refused
             group.cancelAll()
         }
         await onEnd?()
-    }
-
-    /// Serves each stream the peer opens; when the connection is gone, shuts the session down.
-    private func acceptStreams() async {
-        await withDiscardingTaskGroup { group in
-            for await stream in transport.incomingStreams {
-                group.addTask { await self.serve(stream) }
-            }
-            _ = await transport.closed()
-            shutDown()
-            group.cancelAll()
-        }
     }
 
     /// Admits the peer: on lite-05+ after sending our SETUP and reading its own (the session closes with
@@ -197,13 +208,13 @@ public final class MoQSession: Sendable {
             return state.subscriptions.values.filter { !lingersOnLoss($0) }.map(\.producer)
         }
         for track in subscriptions { track.abort(MoQStreamError(code: 0x3, reason: "session closed")) }
-        jobSink.finish()
+        workSink.finish()
         settleAdmission(false)
     }
 
     /// Runs `job` as a child task of `run()`.
     func spawn(_ job: @escaping @Sendable () async -> Void) {
-        if case .terminated = jobSink.yield(job) { return }
+        if case .terminated = workSink.yield(.job(job)) { return }
     }
 
     /// What the peer sent in SETUP (empty on lite-04).

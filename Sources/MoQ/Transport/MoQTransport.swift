@@ -5,8 +5,9 @@ public import NIOCore
 public protocol MoQTransportConnection: Sendable {
     func openBidirectionalStream() async throws -> any MoQTransportStream
     func openUnidirectionalStream() async throws -> any MoQTransportStream
-    /// Streams the peer opened; finishes when the connection closes.
-    var incomingStreams: AsyncStream<any MoQTransportStream> { get }
+    /// Hands each stream the peer opens to `handler` as it arrives (on the connection's thread; quick,
+    /// non-blocking handlers only), then nil once the connection closed. Called once.
+    func deliverIncomingStreams(to handler: @escaping @Sendable ((any MoQTransportStream)?) -> Void)
     func sendDatagram(_ payload: ByteBuffer)
     var incomingDatagrams: AsyncStream<ByteBuffer> { get }
     /// Closes the whole session with a moq-lite session error code (section 7).

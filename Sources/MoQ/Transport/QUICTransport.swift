@@ -6,12 +6,13 @@ public import QUIC
 /// range as the reference does (and accepted either way).
 public struct QUICTransport: MoQTransportConnection {
     public let connection: QUICConnection
-    public let incomingStreams: AsyncStream<any MoQTransportStream>
 
     public init(_ connection: QUICConnection) {
         self.connection = connection
-        let box = IteratorBox(connection.incomingStreams.makeAsyncIterator())
-        incomingStreams = AsyncStream(unfolding: { await box.next().map { QUICTransportStream(stream: $0) } })
+    }
+
+    public func deliverIncomingStreams(to handler: @escaping @Sendable ((any MoQTransportStream)?) -> Void) {
+        connection.deliverIncomingStreams { stream in handler(stream.map { QUICTransportStream(stream: $0) }) }
     }
 
     public func openBidirectionalStream() async throws -> any MoQTransportStream {
@@ -45,16 +46,6 @@ public struct QUICTransport: MoQTransportConnection {
         let error = await connection.closed()
         return (error.code, error.reason.isEmpty ? error.description : error.reason)
     }
-}
-
-/// Holds the QUIC stream iterator for `AsyncStream(unfolding:)`.
-///
-/// `@unchecked Sendable` is sound here because AsyncStream calls its unfolding closure serially (one
-/// `next()` at a time, never concurrently), so the iterator is never touched by two tasks at once.
-private final class IteratorBox: @unchecked Sendable {
-    private var iterator: AsyncStream<QUICStream>.Iterator
-    init(_ iterator: AsyncStream<QUICStream>.Iterator) { self.iterator = iterator }
-    func next() async -> QUICStream? { await iterator.next() }
 }
 
 struct QUICTransportStream: MoQTransportStream {

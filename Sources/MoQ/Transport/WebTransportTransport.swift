@@ -9,7 +9,6 @@ public struct WebTransportTransport: MoQTransportConnection {
     /// A client owns its HTTP/3 connection and drives it from the session's `run`; a server's connection
     /// is driven by the server that accepted it.
     let drivesConnection: Bool
-    public let incomingStreams: AsyncStream<any MoQTransportStream>
 
     public var connectPath: String? { session.request.path }
     public var taskExecutor: (any TaskExecutor)? { session.connection.quic.taskExecutor }
@@ -17,8 +16,10 @@ public struct WebTransportTransport: MoQTransportConnection {
     public init(_ session: WebTransportSession, drivesConnection: Bool) {
         self.session = session
         self.drivesConnection = drivesConnection
-        let box = WebTransportIteratorBox(session.incomingStreams.makeAsyncIterator())
-        incomingStreams = AsyncStream(unfolding: { await box.next().map { WebTransportMoQStream(stream: $0) } })
+    }
+
+    public func deliverIncomingStreams(to handler: @escaping @Sendable ((any MoQTransportStream)?) -> Void) {
+        session.deliverIncomingStreams { stream in handler(stream.map { WebTransportMoQStream(stream: $0) }) }
     }
 
     public func run() async {
@@ -46,16 +47,6 @@ public struct WebTransportTransport: MoQTransportConnection {
     public func pathEstimate() async -> (bitrate: UInt64, rttMs: UInt64) {
         await QUICTransport(session.connection.quic).pathEstimate()
     }
-}
-
-/// Holds the session's stream iterator for `AsyncStream(unfolding:)`.
-///
-/// `@unchecked Sendable` is sound because AsyncStream calls its unfolding closure serially (one `next()`
-/// at a time), so the iterator is never used by two tasks at once.
-private final class WebTransportIteratorBox: @unchecked Sendable {
-    private var iterator: AsyncStream<WebTransportStream>.Iterator
-    init(_ iterator: AsyncStream<WebTransportStream>.Iterator) { self.iterator = iterator }
-    func next() async -> WebTransportStream? { await iterator.next() }
 }
 
 /// A WebTransport stream as a moq-lite stream: moq-lite stream codes are the WebTransport codes.
