@@ -47,6 +47,12 @@ public final class WebTransportStream: Sendable {
         }
     }
 
+    /// Calls `handler` once `read()` would return without waiting (see `QUICStream.whenReadable`).
+    public func whenReadable(_ handler: @escaping @Sendable () -> Void) {
+        if leftover.withLockedValue({ $0 != nil }) { return handler() }
+        stream.whenReadable(handler)
+    }
+
     public func write(_ buffer: ByteBuffer) async throws {
         guard var header = takeHeader() else { return try await stream.write(buffer) }
         if buffer.readableBytes > Self.mergeLimit { return try await stream.write(header, then: buffer) }

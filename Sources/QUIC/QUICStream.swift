@@ -29,6 +29,13 @@ public final class QUICStream: Sendable {
         return try await inbound.read()
     }
 
+    /// Calls `handler` once `read()` would return without waiting (bytes, FIN or an error arrived; at once
+    /// if they already did), on the connection's thread: a stream can be watched without a parked task.
+    public func whenReadable(_ handler: @escaping @Sendable () -> Void) {
+        guard let inbound else { return handler() }  // reading throws at once
+        inbound.whenReadable(handler)
+    }
+
     /// Reads to the end of the stream; throws if more than `limit` bytes arrive.
     public func readAll(limit: Int) async throws -> ByteBuffer {
         var all = ByteBuffer()

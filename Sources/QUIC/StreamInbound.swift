@@ -12,6 +12,8 @@ final class StreamInbound: Sendable {
         var finished = false
         var error: QUICStreamError?
         var waiter: CheckedContinuation<ByteBuffer?, any Error>?
+        /// Called once when a read would no longer wait (`whenReadable`), instead of a parked reader.
+        var readableHandler: (@Sendable () -> Void)?
         /// Bytes the reader took that were not yet credited back to the peer.
         var unreported = 0
         /// The reader's task was cancelled before it parked: its next park fails at once.
@@ -50,12 +52,18 @@ final class StreamInbound: Sendable {
                 }
             }
             if fin { state.finished = true }
-            return state.waiter != nil
+            return state.waiter != nil || state.readableHandler != nil
         }
     }
 
-    /// Hands what arrived to a waiting reader, if any.
+    /// Hands what arrived to a waiting reader, if any (or tells the `whenReadable` handler).
     func wake() {
+        let handler = state.withLockedValue { state -> (@Sendable () -> Void)? in
+            guard state.buffered != nil || state.finished else { return nil }
+            defer { state.readableHandler = nil }
+            return state.readableHandler
+        }
+        handler?()
         let (waiter, handOff, credit): (CheckedContinuation<ByteBuffer?, any Error>?, ByteBuffer?, Int) =
             state.withLockedValue { state in
                 guard let waiter = state.waiter, state.buffered != nil || state.finished else { return (nil, nil, 0) }
@@ -73,18 +81,37 @@ final class StreamInbound: Sendable {
     /// The stream ended abnormally (peer reset, connection closed): unread bytes are discarded (as RFC 9000
     /// allows on reset) and the reader sees the error.
     func fail(_ error: QUICStreamError) {
-        let waiter = state.withLockedValue { state -> CheckedContinuation<ByteBuffer?, any Error>? in
+        let (waiter, handler) = state.withLockedValue {
+            state -> (CheckedContinuation<ByteBuffer?, any Error>?, (@Sendable () -> Void)?) in
             // A stream whose FIN arrived ended cleanly: its reader still gets the buffered bytes, then the end.
-            guard state.error == nil, !state.finished else { return nil }
+            guard state.error == nil, !state.finished else { return (nil, nil) }
             state.error = error
             state.buffered = nil
-            defer { state.waiter = nil }
-            return state.waiter
+            defer {
+                state.waiter = nil
+                state.readableHandler = nil
+            }
+            return (state.waiter, state.readableHandler)
         }
         waiter?.resume(throwing: error)
+        handler?()
     }
 
     // MARK: reader side
+
+    /// Calls `handler` once, as soon as `read()` would return without waiting (bytes, FIN or an error are
+    /// there): at once if they already are, else on the loop when they arrive. A stream the peer rarely
+    /// writes to can so be watched without a task parked on it. One handler at a time, and no reader
+    /// waiting meanwhile.
+    func whenReadable(_ handler: @escaping @Sendable () -> Void) {
+        let ready = state.withLockedValue { state -> Bool in
+            if state.buffered != nil || state.finished || state.error != nil { return true }
+            precondition(state.waiter == nil && state.readableHandler == nil, "a QUIC stream has one reader at a time")
+            state.readableHandler = handler
+            return false
+        }
+        if ready { handler() }
+    }
 
     /// The next bytes in stream order, or `nil` once the peer finished the stream.
     func read() async throws -> ByteBuffer? {
@@ -126,7 +153,9 @@ final class StreamInbound: Sendable {
                             state.cancelPending = false
                             return .failure(CancellationError())
                         }
-                        precondition(state.waiter == nil, "a QUIC stream has one reader at a time")
+                        precondition(
+                            state.waiter == nil && state.readableHandler == nil,
+                            "a QUIC stream has one reader at a time")
                         state.waiter = continuation
                         return nil
                     }

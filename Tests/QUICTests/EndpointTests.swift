@@ -210,6 +210,77 @@ struct EndpointTests {
         await server.close()
     }
 
+    @Test func whenReadableCallsOnceForBytesThenForFinAndAtOnceWhenSomethingIsThere() async throws {
+        let server = try await QUICEndpoint.bind(
+            host: "127.0.0.1", port: 0, server: QUICServerConfiguration(alpn: ["echo"], identity: testIdentity))
+        let client = try await makeClient()
+        let connection = try await client.connect(
+            host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned())
+        let stream = try await connection.openBidirectionalStream()
+        try await stream.write(ByteBuffer(string: "first"))
+        var accepted = server.incomingConnections.makeAsyncIterator()
+        let serverConnection = try #require(await accepted.next())
+        var incoming = serverConnection.incomingStreams.makeAsyncIterator()
+        let serverStream = try #require(await incoming.next())
+        #expect(try await serverStream.read() == ByteBuffer(string: "first"))
+
+        // Nothing there: the handler waits for the peer's next bytes, and is called once for them.
+        let (calls, call) = AsyncStream.makeStream(of: Void.self)
+        serverStream.whenReadable { call.yield() }
+        var called = calls.makeAsyncIterator()
+        try await stream.write(ByteBuffer(string: "second"))
+        await called.next()
+        #expect(try await serverStream.read() == ByteBuffer(string: "second"))
+
+        // The FIN calls the next handler; once it is there, a handler is called at once.
+        serverStream.whenReadable { call.yield() }
+        try await stream.finish()
+        await called.next()
+        let ranAtOnce = NIOLockedValueBox(false)
+        serverStream.whenReadable { ranAtOnce.withLockedValue { $0 = true } }
+        #expect(ranAtOnce.withLockedValue { $0 })
+        #expect(try await serverStream.read() == nil)
+        call.finish()
+        connection.close()
+        await client.close()
+        await server.close()
+    }
+
+    @Test func whenReadableIsCalledWhenThePeerResetsOrReadingStops() async throws {
+        let server = try await QUICEndpoint.bind(
+            host: "127.0.0.1", port: 0, server: QUICServerConfiguration(alpn: ["echo"], identity: testIdentity))
+        let client = try await makeClient()
+        let connection = try await client.connect(
+            host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned())
+        let first = try await connection.openBidirectionalStream()
+        try await first.write(ByteBuffer(string: "a"))
+        let second = try await connection.openBidirectionalStream()
+        try await second.write(ByteBuffer(string: "b"))
+        var accepted = server.incomingConnections.makeAsyncIterator()
+        let serverConnection = try #require(await accepted.next())
+        var incoming = serverConnection.incomingStreams.makeAsyncIterator()
+        let serverFirst = try #require(await incoming.next())
+        let serverSecond = try #require(await incoming.next())
+        _ = try await serverFirst.read()
+        _ = try await serverSecond.read()
+
+        let (calls, call) = AsyncStream.makeStream(of: Int64.self)
+        var called = calls.makeAsyncIterator()
+        serverFirst.whenReadable { call.yield(serverFirst.id) }
+        first.reset(code: 7)
+        #expect(await called.next() == serverFirst.id)
+        await #expect(throws: QUICStreamError.reset(code: 7)) { _ = try await serverFirst.read() }
+
+        serverSecond.whenReadable { call.yield(serverSecond.id) }
+        serverSecond.stopReading()
+        #expect(await called.next() == serverSecond.id)
+        await #expect(throws: QUICStreamError.locallyClosed) { _ = try await serverSecond.read() }
+        call.finish()
+        connection.close()
+        await client.close()
+        await server.close()
+    }
+
     @Test func openingPastThePeersStreamLimitWaitsForCredit() async throws {
         var transport = QUICTransportConfiguration()
         transport.maxIncomingBidirectionalStreams = 2
