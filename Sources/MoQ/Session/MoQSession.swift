@@ -116,6 +116,8 @@ public final class MoQSession: Sendable {
         var subscriptionsServing = 0
         /// Whether the datagram reader runs (it starts with our first subscription).
         var receivingDatagrams = false
+        /// Streams read by message jobs rather than a task (`StreamWatch`): ended with the session.
+        var watches: [ObjectIdentifier: StreamWatch] = [:]
     }
 
     /// Runs once `run()` has ended everything (a client closes the endpoint it dialled from).
@@ -144,20 +146,16 @@ public final class MoQSession: Sendable {
 
     /// The session's tasks: this one starts a child for each `spawn`ed job and each stream the peer opens
     /// (the transport hands them over as they arrive: no task waits for them); beside it, once admitted,
-    /// announcements are requested. When the connection is gone, the session shuts down and ends them all.
-    /// An idle session holds two tasks (each costs 1-3 KiB of memory).
+    /// announcements are requested (then read by a `StreamWatch`). When the connection is gone, the session
+    /// shuts down and ends them all. An idle session holds this one task, and each subscription it serves
+    /// one more: a task costs 1-4 KiB, and keeps the stack memory of its deepest moment while it lives.
     private func serve() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.transport.run() }
             group.addTask {
                 guard await self.admitted() else { return }
-                let prefixes = self.scope.announceRequests(interest: self.configuration.announceInterest)
-                if prefixes.count == 1 {
-                    await self.requestAnnouncements(prefix: prefixes[0])  // the usual case: no task more
-                    return
-                }
-                await withDiscardingTaskGroup { requests in
-                    for prefix in prefixes { requests.addTask { await self.requestAnnouncements(prefix: prefix) } }
+                for prefix in self.scope.announceRequests(interest: self.configuration.announceInterest) {
+                    await self.requestAnnouncements(prefix: prefix)  // then read by a StreamWatch, no task
                 }
             }
             // The transport calls this on the connection's thread; nil: the connection is gone.
@@ -180,6 +178,13 @@ public final class MoQSession: Sendable {
             workSink.finish()  // also when this task was cancelled: streams arriving later are refused
             group.cancelAll()
         }
+        // Streams read by jobs rather than tasks end here (no job runs any more).
+        let watches = state.withLockedValue { state in
+            state.closed = true
+            defer { state.watches.removeAll() }
+            return Array(state.watches.values)
+        }
+        for watch in watches { watch.end(.failed(CancellationError()), in: self) }
         await onEnd?()
     }
 
@@ -212,9 +217,24 @@ public final class MoQSession: Sendable {
         settleAdmission(false)
     }
 
-    /// Runs `job` as a child task of `run()`.
-    func spawn(_ job: @escaping @Sendable () async -> Void) {
-        if case .terminated = workSink.yield(.job(job)) { return }
+    /// Runs `job` as a child task of `run()`; false when the session has ended (the job does not run).
+    @discardableResult
+    func spawn(_ job: @escaping @Sendable () async -> Void) -> Bool {
+        if case .terminated = workSink.yield(.job(job)) { return false }
+        return true
+    }
+
+    /// Registers a stream watch to end with the session; false when the session has ended already.
+    func keep(_ watch: StreamWatch) -> Bool {
+        state.withLockedValue { state in
+            guard !state.closed else { return false }
+            state.watches[ObjectIdentifier(watch)] = watch
+            return true
+        }
+    }
+
+    func drop(_ watch: StreamWatch) {
+        state.withLockedValue { _ = $0.watches.removeValue(forKey: ObjectIdentifier(watch)) }
     }
 
     /// What the peer sent in SETUP (empty on lite-04).

@@ -47,13 +47,13 @@ extension MoQSession {
         let start: TrackStart = subscribe.startGroup.map { .group($0) } ?? .latest
         let subscribeID = subscribe.id
         let startFrame = subscribe.startFrame
-        let end = try await readPeer(&reader) { peerSide in
-            while let update = try await peerSide.read(SubscribeUpdate.self) {
-                served.setEnd(update.endGroup)
-                track.subscriberUpdated(
-                    preference,
-                    SubscriberPreference(priority: update.priority, maxLatency: .milliseconds(update.maxLatencyMs)))
-            }
+        let end = try await watchPeer(reader) { peerSide in
+            guard let update = try await peerSide.read(SubscribeUpdate.self) else { return false }
+            served.setEnd(update.endGroup)
+            track.subscriberUpdated(
+                preference,
+                SubscriberPreference(priority: update.priority, maxLatency: .milliseconds(update.maxLatencyMs)))
+            return true
         } beside: {
             try await self.deliver(
                 track.consume(from: start), id: subscribeID, startFrame: startFrame, on: stream, served: served)

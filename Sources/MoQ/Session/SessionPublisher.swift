@@ -100,8 +100,8 @@ extension MoQSession {
 
         // Forward changes until the peer FINs (or resets) its side of the stream.
         let initialWriter = writer
-        _ = try await readPeer(&reader) { peerSide in
-            while try await peerSide.readVarint() != nil {}  // nothing more is expected from the peer
+        _ = try await watchPeer(reader) { peerSide in
+            try await peerSide.readVarint() != nil  // nothing more is expected from the peer: read to FIN
         } beside: {
             var writer = initialWriter
             for await change in changes {

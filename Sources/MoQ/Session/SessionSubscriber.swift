@@ -296,12 +296,10 @@ extension MoQSession {
     // MARK: announcements
 
     /// Opens ANNOUNCE_REQUEST toward the peer and mirrors its broadcasts into `configuration.consume`,
-    /// with hop chains; a chain holding our own hop id is a loop and is ignored.
+    /// with hop chains; a chain holding our own hop id is a loop and is ignored. Returns once the peer
+    /// accepted the request: its announcements are then read by a `StreamWatch` (no task waits for them).
     func requestAnnouncements(prefix: String) async {
         let prefix = MoQPath.normalize(prefix)
-        var learned: [String: BroadcastProducer] = [:]
-        var lost = false
-        defer { forget(Array(learned.values), lost: lost) }
         do {
             let stream = try await transport.openBidirectionalStream()
             var buffer = ByteBuffer()
@@ -311,40 +309,57 @@ extension MoQSession {
             try await stream.write(buffer)
             var reader = StreamReader(stream, version: version, limits: configuration.limits)
             let peerHop = version >= .lite05 ? try await reader.require(AnnounceOK.self).hopID : 0
-            var ids: [UInt64: String] = [:]
-            var nextID: UInt64 = 0
-            // A route's cost here is what the peer announced plus the price of pulling from the peer (read
-            // per message: the peer's SETUP may arrive after its first announcements).
-            var linkCost: UInt64 { configuration.linkCost ?? peerSetup.cost }
-            while let message = try await reader.read(Announce.self) {
-                switch message {
-                case .start(let suffix, let hops, let cost, _):
-                    let path = MoQPath.join(prefix, suffix)
-                    ids[nextID] = path
-                    nextID += 1
-                    activate(path, hops: hops + [peerHop], cost: cost &+ linkCost, in: &learned)
-                case .update(let id, let hops, let cost, _):
-                    guard let path = ids[id] else { throw WireError.malformed("ANNOUNCE_UPDATE for unknown id \(id)") }
-                    activate(path, hops: hops + [peerHop], cost: cost &+ linkCost, in: &learned)
-                case .end(let id):
-                    guard let path = ids.removeValue(forKey: id) else {
-                        throw WireError.malformed("ANNOUNCE_END for unknown id \(id)")
-                    }
-                    learned.removeValue(forKey: path)?.finish()
-                case .legacy(let status, let suffix, let hops):
-                    let path = MoQPath.join(prefix, suffix)
-                    if status == .ended {
-                        learned.removeValue(forKey: path)?.finish()
-                    } else {
-                        // No costs before lite-06: every hop before the peer counts 1.
-                        let chain = version >= .lite05 ? hops + [peerHop] : hops
-                        activate(path, hops: chain, cost: UInt64(max(chain.count - 1, 0)) &+ linkCost, in: &learned)
-                    }
+            let feed = NIOLockedValueBox(AnnouncementFeed(prefix: prefix, peerHop: peerHop))
+            let watch = StreamWatch(reader) { reader in
+                guard let message = try await reader.read(Announce.self) else { return false }
+                try feed.withLockedValue { try self.apply(message, to: &$0) }
+                return true
+            } onEnd: { end in
+                var lost = false
+                if case .failed(let error) = end {
+                    lost = !(error is WireError)
+                    self.logger.debug("announcements from peer ended", metadata: ["error": "\(error)"])
                 }
+                let learned = feed.withLockedValue { feed in
+                    defer { feed.learned.removeAll() }
+                    return Array(feed.learned.values)
+                }
+                self.forget(learned, lost: lost)
             }
+            watch.start(in: self)
         } catch {
-            lost = !(error is WireError)
             logger.debug("announcements from peer ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Mirrors one announcement of the peer into the origin.
+    private func apply(_ message: Announce, to feed: inout AnnouncementFeed) throws {
+        // A route's cost here is what the peer announced plus the price of pulling from the peer (read per
+        // message: the peer's SETUP may arrive after its first announcements).
+        let linkCost = configuration.linkCost ?? peerSetup.cost
+        switch message {
+        case .start(let suffix, let hops, let cost, _):
+            let path = MoQPath.join(feed.prefix, suffix)
+            feed.ids[feed.nextID] = path
+            feed.nextID += 1
+            activate(path, hops: hops + [feed.peerHop], cost: cost &+ linkCost, in: &feed.learned)
+        case .update(let id, let hops, let cost, _):
+            guard let path = feed.ids[id] else { throw WireError.malformed("ANNOUNCE_UPDATE for unknown id \(id)") }
+            activate(path, hops: hops + [feed.peerHop], cost: cost &+ linkCost, in: &feed.learned)
+        case .end(let id):
+            guard let path = feed.ids.removeValue(forKey: id) else {
+                throw WireError.malformed("ANNOUNCE_END for unknown id \(id)")
+            }
+            feed.learned.removeValue(forKey: path)?.finish()
+        case .legacy(let status, let suffix, let hops):
+            let path = MoQPath.join(feed.prefix, suffix)
+            if status == .ended {
+                feed.learned.removeValue(forKey: path)?.finish()
+            } else {
+                // No costs before lite-06: every hop before the peer counts 1.
+                let chain = version >= .lite05 ? hops + [feed.peerHop] : hops
+                activate(path, hops: chain, cost: UInt64(max(chain.count - 1, 0)) &+ linkCost, in: &feed.learned)
+            }
         }
     }
 
@@ -424,6 +439,17 @@ extension MoQSession {
         learned[path] = broadcast
         configuration.consume.publish(broadcast, hops: hops, cost: cost)
     }
+}
+
+/// What one ANNOUNCE_REQUEST toward the peer has learned: the broadcasts it offers under `prefix`.
+struct AnnouncementFeed {
+    let prefix: String
+    /// The peer's hop id (lite-05+), appended to every chain it announces.
+    let peerHop: UInt64
+    /// lite-06: the path of each announce id.
+    var ids: [UInt64: String] = [:]
+    var nextID: UInt64 = 0
+    var learned: [String: BroadcastProducer] = [:]
 }
 
 /// Decodes the frames of a group stream or FETCH response, rebuilding absolute timestamps from deltas.

@@ -46,4 +46,7 @@ public protocol MoQTransportStream: Sendable {
     func stopSending(code: UInt64)
     /// Gives up reading without telling the peer: a pending read and all later ones throw.
     func stopReading()
+    /// Calls `handler` once `read()` would return without waiting (data, FIN or an error are there; at
+    /// once if they already are), so a stream the peer seldom writes to needs no task parked on it.
+    func whenReadable(_ handler: @escaping @Sendable () -> Void)
 }

@@ -69,4 +69,5 @@ struct QUICTransportStream: MoQTransportStream {
     func reset(code: UInt64) { stream.reset(code: StreamErrorCode.toWire(code)) }
     func stopSending(code: UInt64) { stream.stopSending(code: StreamErrorCode.toWire(code)) }
     func stopReading() { stream.stopReading() }
+    func whenReadable(_ handler: @escaping @Sendable () -> Void) { stream.whenReadable(handler) }
 }

@@ -71,4 +71,5 @@ struct WebTransportMoQStream: MoQTransportStream {
     func reset(code: UInt64) { stream.reset(code: UInt32(clamping: code)) }
     func stopSending(code: UInt64) { stream.stopSending(code: UInt32(clamping: code)) }
     func stopReading() { stream.stopReading() }
+    func whenReadable(_ handler: @escaping @Sendable () -> Void) { stream.whenReadable(handler) }
 }
