@@ -1,9 +1,9 @@
 import Foundation
-import TestSupport
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import QUIC
+import TestSupport
 import Testing
 
 /// Our client against our server: concurrency, certificate checks, limits and flow control.
@@ -173,18 +173,8 @@ struct EndpointTests {
     }
 
     @Test func stopReadingEndsTheLocalReaderOnlyAndTellsThePeerNothing() async throws {
-        let server = try await QUICEndpoint.bind(
-            host: "127.0.0.1", port: 0, server: QUICServerConfiguration(alpn: ["echo"], identity: testIdentity))
-        let client = try await makeClient()
-        let connection = try await client.connect(
-            host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned())
-        let stream = try await connection.openBidirectionalStream()
-        try await stream.write(ByteBuffer(string: "hello"))
-        var accepted = server.incomingConnections.makeAsyncIterator()
-        let serverConnection = try #require(await accepted.next())
-        var incoming = serverConnection.incomingStreams.makeAsyncIterator()
-        let serverStream = try #require(await incoming.next())
-        #expect(try await serverStream.read() == ByteBuffer(string: "hello"))
+        let streams = try await ConnectedStreams.open(1)
+        let (stream, serverStream) = streams.pairs[0]
 
         // A read parked in another task ends with locallyClosed as soon as reading is given up here.
         async let pending: QUICStreamError? = {
@@ -205,24 +195,12 @@ struct EndpointTests {
         try await stream.finish()
         try await serverStream.write(ByteBuffer(string: "bye"), finish: true)
         #expect(try await stream.readAll(limit: 100) == ByteBuffer(string: "bye"))
-        connection.close()
-        await client.close()
-        await server.close()
+        await streams.close()
     }
 
     @Test func whenReadableCallsOnceForBytesThenForFinAndAtOnceWhenSomethingIsThere() async throws {
-        let server = try await QUICEndpoint.bind(
-            host: "127.0.0.1", port: 0, server: QUICServerConfiguration(alpn: ["echo"], identity: testIdentity))
-        let client = try await makeClient()
-        let connection = try await client.connect(
-            host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned())
-        let stream = try await connection.openBidirectionalStream()
-        try await stream.write(ByteBuffer(string: "first"))
-        var accepted = server.incomingConnections.makeAsyncIterator()
-        let serverConnection = try #require(await accepted.next())
-        var incoming = serverConnection.incomingStreams.makeAsyncIterator()
-        let serverStream = try #require(await incoming.next())
-        #expect(try await serverStream.read() == ByteBuffer(string: "first"))
+        let streams = try await ConnectedStreams.open(1)
+        let (stream, serverStream) = streams.pairs[0]
 
         // Nothing there: the handler waits for the peer's next bytes, and is called once for them.
         let (calls, call) = AsyncStream.makeStream(of: Void.self)
@@ -241,28 +219,13 @@ struct EndpointTests {
         #expect(ranAtOnce.withLockedValue { $0 })
         #expect(try await serverStream.read() == nil)
         call.finish()
-        connection.close()
-        await client.close()
-        await server.close()
+        await streams.close()
     }
 
     @Test func whenReadableIsCalledWhenThePeerResetsOrReadingStops() async throws {
-        let server = try await QUICEndpoint.bind(
-            host: "127.0.0.1", port: 0, server: QUICServerConfiguration(alpn: ["echo"], identity: testIdentity))
-        let client = try await makeClient()
-        let connection = try await client.connect(
-            host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned())
-        let first = try await connection.openBidirectionalStream()
-        try await first.write(ByteBuffer(string: "a"))
-        let second = try await connection.openBidirectionalStream()
-        try await second.write(ByteBuffer(string: "b"))
-        var accepted = server.incomingConnections.makeAsyncIterator()
-        let serverConnection = try #require(await accepted.next())
-        var incoming = serverConnection.incomingStreams.makeAsyncIterator()
-        let serverFirst = try #require(await incoming.next())
-        let serverSecond = try #require(await incoming.next())
-        _ = try await serverFirst.read()
-        _ = try await serverSecond.read()
+        let streams = try await ConnectedStreams.open(2)
+        let (first, serverFirst) = streams.pairs[0]
+        let serverSecond = streams.pairs[1].server
 
         let (calls, call) = AsyncStream.makeStream(of: Int64.self)
         var called = calls.makeAsyncIterator()
@@ -276,9 +239,7 @@ struct EndpointTests {
         #expect(await called.next() == serverSecond.id)
         await #expect(throws: QUICStreamError.locallyClosed) { _ = try await serverSecond.read() }
         call.finish()
-        connection.close()
-        await client.close()
-        await server.close()
+        await streams.close()
     }
 
     @Test func openingPastThePeersStreamLimitWaitsForCredit() async throws {
@@ -360,5 +321,44 @@ struct IdleAndKeepAliveTests {
             await client.close()
         }
         #expect(throws: QUICEndpointError.self) { try QUICServerIdentity.load(certificateFile: key, keyFile: key) }
+    }
+}
+
+/// Our client connected to our server with `count` bidirectional streams, each with the server's side of
+/// it, accepted after "hello" crossed it; `close()` ends the connection and both endpoints.
+struct ConnectedStreams {
+    let server: QUICEndpoint
+    let client: QUICEndpoint
+    let connection: QUICConnection
+    let pairs: [(client: QUICStream, server: QUICStream)]
+
+    static func open(_ count: Int) async throws -> ConnectedStreams {
+        let server = try await QUICEndpoint.bind(
+            host: "127.0.0.1", port: 0, server: QUICServerConfiguration(alpn: ["echo"], identity: testIdentity))
+        let client = try await makeClient()
+        let connection = try await client.connect(
+            host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned())
+        var clientStreams: [QUICStream] = []
+        for _ in 0..<count {
+            let stream = try await connection.openBidirectionalStream()
+            try await stream.write(ByteBuffer(string: "hello"))
+            clientStreams.append(stream)
+        }
+        var accepted = server.incomingConnections.makeAsyncIterator()
+        let serverConnection = try #require(await accepted.next())
+        var incoming = serverConnection.incomingStreams.makeAsyncIterator()
+        var pairs: [(client: QUICStream, server: QUICStream)] = []
+        for stream in clientStreams {
+            let serverStream = try #require(await incoming.next())
+            #expect(try await serverStream.read() == ByteBuffer(string: "hello"))
+            pairs.append((stream, serverStream))
+        }
+        return ConnectedStreams(server: server, client: client, connection: connection, pairs: pairs)
+    }
+
+    func close() async {
+        connection.close()
+        await client.close()
+        await server.close()
     }
 }
