@@ -13,7 +13,8 @@ public enum RelayHTTPServer {
     /// the child channel (the L7RTCP gateway's adds its WebSocket upgrade).
     public static func application(
         relay: Relay, host: String = "127.0.0.1", port: Int = 8080,
-        routes: (Router<BasicRequestContext>) -> Void = { _ in }, server: HTTPServerBuilder = .http1()
+        routes: (Router<BasicRequestContext>) -> Void = { _ in }, server: HTTPServerBuilder = .http1(),
+        onListening: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: AltSvcMiddleware(udpPort: relay.endpoint.localAddress.port ?? relay.configuration.port))
@@ -22,6 +23,7 @@ public enum RelayHTTPServer {
         return Application(
             router: router, server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "moq-relay"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: relay.configuration.logger)
     }
 

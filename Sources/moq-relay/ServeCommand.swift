@@ -209,12 +209,23 @@ struct ServeCommand: AsyncParsableCommand {
         let l7rtcp = L7RTCPGateway(
             origin: relay.origin, secret: try store.l7rtcpSecret(), journal: L7RTCPJournal(store: store),
             configuration: try l7rtcpConfiguration(settings), logger: logger)
+        // With port 0 the HTTP port is known once bound: its lines then follow the others.
+        let httpLines: @Sendable (Int) -> String = { port in
+            """
+            moq-relay HTTP API on http://\(httpHost):\(port)/
+            moq-relay L7RTCP gateway on http://\(httpHost):\(port)/l7rtcp/
+
+            """
+        }
         let http = RelayHTTPServer.application(
             relay: relay, host: httpHost, port: httpPort,
             routes: {
                 ManagementAPI.register(on: $0, store: store, caster: ntrip.caster, adminToken: adminToken)
                 L7RTCPRoutes.register(on: $0, gateway: l7rtcp)
-            }, server: .l7rtcp(gateway: l7rtcp))
+            }, server: .l7rtcp(gateway: l7rtcp)
+        ) { port in
+            if httpPort == 0 { FileHandle.standardOutput.write(Data(httpLines(port).utf8)) }
+        }
         relay.serveHTTP3(
             RelayHTTPServer.http3Responder(relay: relay) {
                 ManagementAPI.register(on: $0, store: store, caster: ntrip.caster, adminToken: adminToken)
@@ -226,11 +237,9 @@ struct ServeCommand: AsyncParsableCommand {
             Data(
                 """
                 moq-relay listening on moqt://\(relay.listenAddress)/ (UDP, moq-lite \(MoQVersion.serverPreference.map(\.alpn).joined(separator: ", ")))
-                moq-relay HTTP API on http://\(httpHost):\(httpPort)/
                 moq-relay WebTransport and HTTP/3 on https://\(relay.listenAddress)/ (UDP, ALPN h3)
                 moq-relay NTRIP caster on \(ntrip.listenAddress) (TCP)
-                moq-relay L7RTCP gateway on http://\(httpHost):\(httpPort)/l7rtcp/
-                moq-relay data in \(data.path) (admin token: \(data.path)/admin.token or MOQ_ADMIN_TOKEN)
+                \(httpPort == 0 ? "" : httpLines(httpPort))moq-relay data in \(data.path) (admin token: \(data.path)/admin.token or MOQ_ADMIN_TOKEN)
                 certificate sha256 \(identity.fingerprintHex)
 
                 """.utf8))

@@ -19,9 +19,8 @@ struct RunningCaster {
     ) async throws -> RunningCaster {
         let binary = try Repository.product("moq-relay")
         let directory = try directory ?? Repository.temporaryDirectory()
-        let httpPort = try freeTCPPort()
         var arguments = [
-            "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:\(httpPort)", "--ntrip-listen", "127.0.0.1:0",
+            "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--ntrip-listen", "127.0.0.1:0",
             "--ntrip-source-password", "sourcepw", "--log-level", "info",
             "--data-dir", directory.appendingPathComponent("data").path,
         ]
@@ -33,6 +32,9 @@ struct RunningCaster {
         let caster = try await process.waitForLine(prefix: "moq-relay NTRIP caster on ")
         let pin = String(try await process.waitForLine(prefix: "certificate sha256 ").split(separator: " ")[2])
         let address = caster.split(separator: " ")[4]
+        // With port 0 the relay prints the HTTP port it bound, once bound.
+        let http = try await process.waitForLine(prefix: "moq-relay HTTP API on ").split(separator: " ")[4]
+        let httpPort = try #require(Int(http.split(separator: ":").last!.dropLast()))
         let running = RunningCaster(
             process: process, ntripPort: Int(address.split(separator: ":").last!)!, httpPort: httpPort,
             url: String(listening.split(separator: " ")[3]), pin: pin, directory: directory)

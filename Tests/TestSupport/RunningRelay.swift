@@ -16,17 +16,18 @@ public struct RunningRelay: Sendable {
         async throws
         -> RunningRelay
     {
-        let httpPort = try freeTCPPort()
         let data = try dataDirectory ?? Repository.temporaryDirectory()
         let process = try PeerProcess(
             try Repository.product("moq-relay"),
             [
-                "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:\(httpPort)", "--ntrip-listen", "127.0.0.1:0",
+                "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--ntrip-listen", "127.0.0.1:0",
                 "--log-level", logLevel,
                 "--data-dir", data.path,
             ] + arguments,
             name: "moq-relay")
-        return try await started(process, http: "http://127.0.0.1:\(httpPort)", dataDirectory: data)
+        // With port 0 the relay prints the HTTP port it bound, once bound.
+        let http = try await process.waitForLine(prefix: "moq-relay HTTP API on ").split(separator: " ")[4]
+        return try await started(process, http: String(http.dropLast()), dataDirectory: data)
     }
 
     /// Starts the relay inside `node`'s namespace of `lab`, listening on the node's address (UDP 4443,
