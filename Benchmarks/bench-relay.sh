@@ -47,8 +47,9 @@ start_relay() {
   if [ "$1" = ours ]; then
     .build/release/moq-relay --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --ntrip-listen 127.0.0.1:0 --data-dir "$work/data" --log-level warning > "$work/relay.out" 2>&1 &
     relay_pid=$!
-    for _ in $(seq 100); do grep -q '^certificate sha256' "$work/relay.out" 2>/dev/null && break; sleep 0.1; done
+    for _ in $(seq 100); do grep -q '^moq-relay HTTP API on' "$work/relay.out" 2>/dev/null && break; sleep 0.1; done
     relay_url=$(sed -n 's/^moq-relay listening on \(moqt:[^ ]*\).*/\1/p' "$work/relay.out")
+    relay_http=$(sed -n 's/^moq-relay HTTP API on \(http:[^ ]*\)/\1/p' "$work/relay.out")
     relay_pin=$(sed -n 's/^certificate sha256 //p' "$work/relay.out")
   else
     "$python" Tests/Peers/moq_ref.py server --ignore-stdin --timeout 900 > "$work/relay.out" 2> "$work/relay.err" &
@@ -76,6 +77,14 @@ if [ "$idle" -gt 0 ]; then
     for _ in $(seq 1200); do grep -q '^IDLE_READY' "$work/idle.out" 2>/dev/null && break; sleep 0.1; done
     grep -q '^IDLE_READY' "$work/idle.out" || { echo "bench-relay: $which: idle subscribers not ready" >&2; tail -3 "$work/bench.err" >&2; exit 1; }
     sleep 2
+    if [ "$which" = ours ]; then
+      # Every subscription served (the relay's counter), not just sent, before memory is read.
+      for _ in $(seq 300); do
+        served=$(curl -s "${relay_http}metrics" | awk '/^moq_relay_subscriptions_total /{print $2}')
+        [ "${served:-0}" -ge "$idle" ] && break; sleep 0.1
+      done
+      [ "${served:-0}" -ge "$idle" ] || { echo "bench-relay: ours served ${served:-0} of $idle subscriptions" >&2; exit 1; }
+    fi
     with=$(rss_kib "$relay_pid")
     wait "$bench_pid" || true
     kill "$relay_pid" 2>/dev/null || true; wait "$relay_pid" 2>/dev/null || true; relay_pid=""
