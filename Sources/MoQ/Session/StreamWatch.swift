@@ -1,7 +1,7 @@
 import NIOConcurrencyHelpers
 
-/// Reads the peer's side of a stream a message at a time, each in a short job of the session, with no
-/// task parked on the stream between messages: a stream the peer seldom writes to (a subscription's
+/// Reads the peer's side of a stream in short jobs of the session, one when bytes arrive, with no task
+/// parked on the stream between messages: a stream the peer seldom writes to (a subscription's
 /// updates, its announcements) costs no task while it is quiet.
 ///
 /// `step` reads and handles one message (false at the peer's FIN). `onEnd` is called once when the peer's
@@ -65,12 +65,12 @@ final class StreamWatch: Sendable {
         onEnd(end)
     }
 
-    /// Reads the next message in a job once something is there (at once if the reader holds bytes).
+    /// Reads in a job once something is there (at once if the reader holds bytes).
     private func arm(in session: MoQSession) {
         let read: @Sendable () -> Void = { [weak session] in
             guard let session, self.state.withLockedValue({ $0.isWatching }) else { return }
             // The session may be ending: then so does the watch, here.
-            guard session.spawn({ await self.readOne(in: session) }) else {
+            guard session.spawn({ await self.readAvailable(in: session) }) else {
                 return self.end(.failed(CancellationError()), in: session)
             }
         }
@@ -78,11 +78,17 @@ final class StreamWatch: Sendable {
         stream.whenReadable(read)
     }
 
-    private func readOne(in session: MoQSession) async {
+    /// Reads the messages that are there (one at least: a burst of announcements costs one job), then
+    /// waits for more without a task.
+    private func readAvailable(in session: MoQSession) async {
         guard var reader = state.withLockedValue({ $0.reader.take() }) else { return }
         let ended: End?
         do {
-            ended = try await step(&reader) ? nil : .finished
+            var open = true
+            repeat {
+                open = try await step(&reader)
+            } while open && reader.buffered > 0 && state.withLockedValue({ $0.isWatching })
+            ended = open ? nil : .finished
         } catch {
             ended = .failed(error)
         }
