@@ -58,24 +58,35 @@ final class StreamInbound: Sendable {
 
     /// Hands what arrived to a waiting reader, if any (or tells the `whenReadable` handler).
     func wake() {
-        let handler = state.withLockedValue { state -> (@Sendable () -> Void)? in
-            guard state.buffered != nil || state.finished else { return nil }
-            defer { state.readableHandler = nil }
-            return state.readableHandler
+        enum Wake {
+            case nobody
+            case handler(@Sendable () -> Void)
+            case reader(CheckedContinuation<ByteBuffer?, any Error>, ByteBuffer?, credit: Int)
         }
-        handler?()
-        let (waiter, handOff, credit): (CheckedContinuation<ByteBuffer?, any Error>?, ByteBuffer?, Int) =
-            state.withLockedValue { state in
-                guard let waiter = state.waiter, state.buffered != nil || state.finished else { return (nil, nil, 0) }
-                state.waiter = nil
-                let buffer = state.buffered
-                state.buffered = nil
-                let credit = Self.account(&state, taking: buffer?.readableBytes ?? 0, step: creditStep, waiting: false)
-                return (waiter, buffer, credit)
+        // One lock per wake: it runs for every stream a batch of packets reached.
+        let wake = state.withLockedValue { state -> Wake in
+            guard state.buffered != nil || state.finished else { return .nobody }
+            if let handler = state.readableHandler {
+                state.readableHandler = nil
+                return .handler(handler)
             }
-        if credit > 0 { returnCredit(credit) }
-        // A waiter with no buffer here means FIN arrived with no new bytes: end of stream.
-        waiter?.resume(returning: handOff)
+            guard let waiter = state.waiter else { return .nobody }
+            state.waiter = nil
+            let buffer = state.buffered
+            state.buffered = nil
+            let credit = Self.account(&state, taking: buffer?.readableBytes ?? 0, step: creditStep, waiting: false)
+            return .reader(waiter, buffer, credit: credit)
+        }
+        switch wake {
+        case .nobody:
+            break
+        case .handler(let handler):
+            handler()
+        case .reader(let waiter, let handOff, let credit):
+            if credit > 0 { returnCredit(credit) }
+            // A waiter with no buffer here means FIN arrived with no new bytes: end of stream.
+            waiter.resume(returning: handOff)
+        }
     }
 
     /// The stream ended abnormally (peer reset, connection closed): unread bytes are discarded (as RFC 9000
