@@ -12,11 +12,17 @@ final class StreamWatch: Sendable {
         case failed(any Error)
     }
 
+    private enum Phase {
+        case watching
+        case ended(End)
+        /// Our side stopped first (`stop()`).
+        case stopped
+    }
+
     private struct State {
         var reader: StreamReader?
-        var end: End?
-        var stopped = false
-        var isWatching: Bool { end == nil && !stopped }
+        var phase = Phase.watching
+        var isWatching: Bool { if case .watching = phase { true } else { false } }
     }
 
     private let state: NIOLockedValueBox<State>
@@ -44,8 +50,9 @@ final class StreamWatch: Sendable {
     /// peer's side ended if it did first, else nil.
     func stop(in session: MoQSession) -> End? {
         let end = state.withLockedValue { state -> End? in
-            if state.end == nil { state.stopped = true }
-            return state.end
+            if case .ended(let end) = state.phase { return end }
+            state.phase = .stopped
+            return nil
         }
         session.drop(self)
         if end == nil { stream.stopReading() }
@@ -56,7 +63,7 @@ final class StreamWatch: Sendable {
     func end(_ end: End, in session: MoQSession) {
         let first = state.withLockedValue { state -> Bool in
             guard state.isWatching else { return false }
-            state.end = end
+            state.phase = .ended(end)
             state.reader = nil
             return true
         }
