@@ -275,6 +275,7 @@ let package = Package(
         ),
         // Counts heap allocations for benchmarks (interposes malloc; never linked into the library).
         .target(name: "CMallocCounter", path: "Benchmarks/CMallocCounter"),
+        .target(name: "CEpoll", path: "Benchmarks/CEpoll"),
         // moq-lite publisher -> subscriber benchmark for `just bench-moq`.
         .executableTarget(
             name: "moq-bench",
@@ -314,9 +315,7 @@ let package = Package(
         .executableTarget(
             name: "ntrip-bench",
             dependencies: [
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                "CEpoll",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/ntrip-bench",

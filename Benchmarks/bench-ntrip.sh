@@ -85,7 +85,7 @@ row "str2str ntripc (anchor)" 30 "$result" "$anchor" "$before"
 
 report="## $(date -u '+%Y-%m-%d %H:%M UTC') — bench-ntrip
 
-1 source at 1 Hz x 1 KiB epochs, N NTRIP v1 clients on one mount, one load process (2 reader event loops), $seconds s
+1 source at 1 Hz x 1 KiB epochs, N NTRIP v1 clients on one mount, one load process (2 epoll reader threads, one read per client per epoch), $seconds s
 measured after all clients connected; latency = source write to client read of the epoch marker (same clock).
 Release build, loopback, $(nproc) cores shared with other work.
 

@@ -1,0 +1,149 @@
+// One reader thread: its own epoll set of client sockets, one read per ready socket, no locks or
+// allocations per read, so the load client costs little beside the caster it measures.
+import CEpoll
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What a reader counted; merged by the main thread after the readers stop.
+struct ReaderTotals {
+    var latencies: [UInt64] = []
+    var epochs = 0
+    var connected = 0
+    var refused = 0
+    var closed = 0
+}
+
+/// A client socket's progress: waiting for the caster's reply, then streaming epochs.
+private struct ClientState {
+    var answered = false
+    var carryCount = 0
+}
+
+/// Reads the sockets given to it on its own thread until `stop`, recording epoch latencies while `measuring`.
+final class Reader: @unchecked Sendable {
+    private let epoll: Int32
+    private let maxDescriptors: Int
+    /// Per socket (indexed by descriptor): its state and up to one marker's worth of carried bytes.
+    private let states: UnsafeMutablePointer<ClientState>
+    private let carry: UnsafeMutablePointer<UInt8>
+    private let scratch: UnsafeMutablePointer<UInt8>
+    private let scratchSize = 64 * 1024
+    private let measuring: Atomic<Bool>
+    private let stopping: Atomic<Bool>
+    private let answered = Atomic<Int>(0)
+    private let done = DispatchSemaphore(value: 0)
+    /// Written by the reader thread only; read by the main thread after `join`.
+    private(set) var totals = ReaderTotals()
+
+    init(maxDescriptors: Int, expectedLatencies: Int) {
+        epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
+        precondition(epoll >= 0, "epoll_create1 failed: errno \(errno)")
+        self.maxDescriptors = maxDescriptors
+        states = .allocate(capacity: maxDescriptors)
+        states.initialize(repeating: ClientState(), count: maxDescriptors)
+        carry = .allocate(capacity: maxDescriptors * EpochMarker.length)
+        scratch = .allocate(capacity: EpochMarker.length + scratchSize)
+        measuring = Atomic(false)
+        stopping = Atomic(false)
+        totals.latencies.reserveCapacity(expectedLatencies)
+    }
+
+    deinit {
+        close(epoll)
+        states.deallocate()
+        carry.deallocate()
+        scratch.deallocate()
+    }
+
+    /// Adds a connected, non-blocking client socket (called before `start` or from the main thread).
+    func add(_ descriptor: Int32) {
+        precondition(Int(descriptor) < maxDescriptors, "descriptor \(descriptor) over the limit \(maxDescriptors)")
+        states[Int(descriptor)] = ClientState()
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
+        event.data.fd = descriptor
+        precondition(epoll_ctl(epoll, EPOLL_CTL_ADD, descriptor, &event) == 0, "epoll_ctl failed: errno \(errno)")
+    }
+
+    /// Clients that have had the caster's reply (accepted or refused), for the main thread's wait.
+    var answeredSoFar: Int { answered.load(ordering: .relaxed) }
+
+    func setMeasuring(_ on: Bool) { measuring.store(on, ordering: .releasing) }
+
+    func start() {
+        let thread = Thread { [self] in
+            run()
+            done.signal()
+        }
+        thread.name = "ntrip-bench reader"
+        thread.start()
+    }
+
+    /// Stops the thread and waits for it (bounded by its 100 ms poll timeout).
+    func join() {
+        stopping.store(true, ordering: .releasing)
+        done.wait()
+    }
+
+    private func run() {
+        let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: 1024)
+        defer { events.deallocate() }
+        while !stopping.load(ordering: .acquiring) {
+            let ready = epoll_wait(epoll, events, 1024, 100)
+            guard ready > 0 else { continue }
+            for index in 0..<Int(ready) { read(cepoll_event_fd(events + index)) }
+        }
+    }
+
+    private func read(_ descriptor: Int32) {
+        let slot = Int(descriptor)
+        let carried = states[slot].carryCount
+        let saved = carry + slot * EpochMarker.length
+        scratch.update(from: saved, count: carried)
+        let received = Glibc.read(descriptor, scratch + carried, scratchSize)
+        guard received > 0 else {
+            if received < 0, errno == EAGAIN || errno == EINTR { return }
+            if states[slot].answered { totals.closed += 1 }
+            epoll_ctl(epoll, EPOLL_CTL_DEL, descriptor, nil)
+            close(descriptor)
+            return
+        }
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let nanoseconds = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+        let count = carried + received
+        var start = 0
+        if !states[slot].answered {
+            let reply = "ICY 200 OK".utf8
+            guard count >= reply.count else {
+                saved.update(from: scratch, count: count)
+                states[slot].carryCount = count
+                return
+            }
+            guard zip(reply, UnsafeBufferPointer(start: scratch, count: reply.count)).allSatisfy({ $0 == $1 }) else {
+                totals.refused += 1
+                answered.add(1, ordering: .relaxed)
+                epoll_ctl(epoll, EPOLL_CTL_DEL, descriptor, nil)
+                close(descriptor)
+                return
+            }
+            states[slot].answered = true
+            totals.connected += 1
+            answered.add(1, ordering: .relaxed)
+            start = reply.count
+        }
+        let counting = measuring.load(ordering: .relaxed)
+        let tail = scanEpochMarkers(scratch + start, count: count - start) { sent in
+            guard counting else { return }
+            totals.latencies.append(nanoseconds &- sent)
+            totals.epochs += 1
+        }
+        let kept = count - start - tail
+        saved.update(from: scratch + start + tail, count: kept)
+        states[slot].carryCount = kept
+    }
+}
