@@ -90,9 +90,16 @@ final class EndpointCore: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         reading = false
-        flushDirty()
+        // Readers run first and the flush waits for the tasks they wake: the ACKs for what was read and
+        // what a relay forwards from it leave in one batch (one sendmmsg, one timer arm), not two.
+        for core in dirty { core.wakeReaders() }
+        scheduleFlush(afterTicks: Self.readFlushTicks)
         context.fireChannelReadComplete()
     }
+
+    /// Loop ticks between a read and its flush: one for the woken stream reader, one for the task it
+    /// hands the data to (a relay's subscriber writer). Deeper chains flush their data separately.
+    static let readFlushTicks = 2
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // ICMP errors and the like surface here; they concern one peer, never the endpoint.
@@ -251,10 +258,22 @@ final class EndpointCore: ChannelInboundHandler {
     /// Marks a connection as having something to send; sending happens once per loop tick for all of them.
     func needsWrite(_ core: ConnectionCore) {
         if dirtySet.insert(ObjectIdentifier(core)).inserted { dirty.append(core) }
-        guard !reading, !flushScheduled else { return }
+        guard !reading else { return }
+        scheduleFlush(afterTicks: 1)
+    }
+
+    /// Flushes every dirty connection `ticks` loop ticks from now, unless a flush is already scheduled.
+    private func scheduleFlush(afterTicks ticks: Int) {
+        guard !flushScheduled else { return }
         flushScheduled = true
+        deferFlush(ticks: ticks)
+    }
+
+    private func deferFlush(ticks: Int) {
         let bound = NIOLoopBound(self, eventLoop: loop)
-        loop.execute { bound.value.flushDirty() }
+        loop.execute {
+            if ticks > 1 { bound.value.deferFlush(ticks: ticks - 1) } else { bound.value.flushDirty() }
+        }
     }
 
     func flushDirty() {

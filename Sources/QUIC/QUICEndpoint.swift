@@ -50,7 +50,9 @@ public final class QUICEndpoint: Sendable {
             .channelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(options.socketSendBufferSize))
             .channelOption(.datagramVectorReadMessageCount, value: vectorCount)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: messageSize * vectorCount))
-            .channelOption(.maxMessagesPerRead, value: 4)
+            // One recvmmsg per wake-up: epoll is level-triggered, so what is left wakes the loop again,
+            // and the EAGAIN read that ends a longer loop was half of all receive calls at a light load.
+            .channelOption(.maxMessagesPerRead, value: 1)
         if receiveOffload {
             bootstrap =
                 bootstrap
