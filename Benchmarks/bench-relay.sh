@@ -5,9 +5,10 @@
 # port). Each run gets a fresh relay process whose CPU seconds and peak RSS are read from /proc. Appends
 # the table and the ratios to docs/benchmarks.md. With --idle N it measures memory instead: N subscriber
 # sessions subscribed to a silent track, the relay's resident memory (VmRSS) before and while they are
-# held, and the difference per idle subscriber, for both relays.
+# held, and the difference per idle subscriber, for both relays. With --syscalls it counts the relay's
+# system calls per delivered 1 KiB frame (strace -c -f over the run, first subscriber count) for both.
 #
-#   Benchmarks/bench-relay.sh [--subscribers "1 100"] [--seconds 10] [--idle N] [--no-build] [--no-append]
+#   Benchmarks/bench-relay.sh [--subscribers "1 100"] [--seconds 10] [--idle N | --syscalls] [--no-build] [--no-append]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,14 +17,16 @@ seconds=10
 build=1
 append=1
 idle=0
+syscalls=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --subscribers) subscriber_counts=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --idle) idle=$2; shift 2 ;;
+    --syscalls) syscalls=1; shift ;;
     --no-build) build=0; shift ;;
     --no-append) append=0; shift ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -104,6 +107,47 @@ if [ "$idle" -gt 0 ]; then
       echo "- source: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Benchmarks Package.swift || echo ' + uncommitted changes')"
       echo "- $idle moq-lite-06 subscriber sessions (raw QUIC, one relay-bench process) each subscribed to a silent"
       echo "  track of one publisher; relay VmRSS read before they connect and while they are held"
+      echo
+      echo "$table"
+    } >> docs/benchmarks.md
+    echo "bench-relay: appended to docs/benchmarks.md" >&2
+  fi
+  exit 0
+fi
+if [ "$syscalls" = 1 ]; then
+  command -v strace > /dev/null || { echo "bench-relay: --syscalls needs strace (scripts/setup installs it)" >&2; exit 1; }
+  n=${subscriber_counts%% *}
+  table="| relay | subscribers | frames | epoll_wait | recvmmsg (EAGAIN) | sendmsg | sendmmsg | timerfd_settime | futex |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for which in ours reference; do
+    start_relay "$which"
+    sleep 0.5
+    strace -c -f -o "$work/strace.txt" -p "$relay_pid" 2>/dev/null &
+    strace_pid=$!
+    sleep 0.5
+    line=$(.build/release/relay-bench --relay "$relay_url" --fingerprint "$relay_pin" --subscribers "$n" \
+      --frame-size 1024 --fps 100 --seconds "$seconds" --label "$which" 2>>"$work/bench.err" | grep '^RESULT' || true)
+    kill -INT "$strace_pid"; wait "$strace_pid" 2>/dev/null || true
+    kill "$relay_pid" 2>/dev/null || true; wait "$relay_pid" 2>/dev/null || true; relay_pid=""
+    frames=$(field frames "$line")
+    [ "${frames:-0}" -gt 0 ] || { echo "bench-relay: $which delivered no frames" >&2; tail -3 "$work/bench.err" >&2; exit 1; }
+    # strace -c rows: % time, seconds, usecs/call, calls, [errors], syscall.
+    per_frame() { awk -v s="$1" -v f="$frames" '$NF == s { printf "%.2f", $4 / f; found = 1 } END { if (!found) print "0" }' "$work/strace.txt"; }
+    eagain=$(awk -v f="$frames" '$NF == "recvmmsg" && NF == 6 { printf "%.2f", $5 / f; found = 1 } END { if (!found) print "0" }' "$work/strace.txt")
+    table+="
+| $which | $n | $frames | $(per_frame epoll_wait) | $(per_frame recvmmsg) ($eagain) | $(per_frame sendmsg) | $(per_frame sendmmsg) | $(per_frame timerfd_settime) | $(per_frame futex) |"
+  done
+  echo "$table"
+  if [ $append = 1 ]; then
+    {
+      echo
+      echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — bench-relay, system calls per frame"
+      echo
+      echo "- command: \`Benchmarks/bench-relay.sh --syscalls --subscribers $n --seconds $seconds\`"
+      echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB RAM, Linux $(uname -r)"
+      echo "- source: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Benchmarks Package.swift || echo ' + uncommitted changes')"
+      echo "- 1 publisher -> relay -> $n subscriber(s), 1 KiB x 100/s over raw QUIC; the relay's calls (all threads,"
+      echo "  strace -c -f) divided by the frames delivered to the subscribers"
       echo
       echo "$table"
     } >> docs/benchmarks.md
