@@ -12,8 +12,7 @@ final class EpochSender: Sendable {
     private let socket: Int32
     private let epochBytes: Int
     private let interval: Int
-    private let stopping = Atomic(false)
-    private let done = DispatchSemaphore(value: 0)
+    private let thread = LoopThread()
 
     init(socket: Int32, epochBytes: Int, interval: Int) {
         self.socket = socket
@@ -21,26 +20,16 @@ final class EpochSender: Sendable {
         self.interval = interval
     }
 
-    func start() {
-        let thread = Thread { [self] in
-            run()
-            done.signal()
-        }
-        thread.name = "ntrip-bench source"
-        thread.start()
-    }
+    func start() { thread.start(name: "ntrip-bench source") { [self] in run() } }
 
-    func stop() {
-        stopping.store(true, ordering: .releasing)
-        done.wait()
-    }
+    func stop() { thread.stop() }
 
     private func run() {
         var epoch = [UInt8](repeating: UInt8(ascii: "x"), count: epochBytes)
         epoch[EpochMarker.length] = UInt8(ascii: "\n")
         epoch[epochBytes - 1] = UInt8(ascii: "\n")
         epoch.replaceSubrange(0..<5, with: EpochMarker.prefix)
-        while !stopping.load(ordering: .acquiring) {
+        while thread.isRunning {
             var now = timespec()
             clock_gettime(CLOCK_MONOTONIC, &now)
             var stamp = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
@@ -63,7 +52,7 @@ final class EpochSender: Sendable {
             }
             // Sleep in short steps so stop() returns promptly.
             var left = interval
-            while left > 0, !stopping.load(ordering: .relaxed) {
+            while left > 0, thread.isRunning {
                 let step = min(left, 50)
                 usleep(UInt32(step * 1000))
                 left -= step

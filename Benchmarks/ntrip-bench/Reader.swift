@@ -33,9 +33,8 @@ final class Reader: @unchecked Sendable {
     private let scratch: UnsafeMutablePointer<UInt8>
     private let scratchSize = 64 * 1024
     private let measuring: Atomic<Bool>
-    private let stopping: Atomic<Bool>
     private let answered = Atomic<Int>(0)
-    private let done = DispatchSemaphore(value: 0)
+    private let thread = LoopThread()
     /// Written by the reader thread only; read by the main thread after `join`.
     private(set) var totals = ReaderTotals()
 
@@ -48,7 +47,6 @@ final class Reader: @unchecked Sendable {
         carry = .allocate(capacity: maxDescriptors * EpochMarker.length)
         scratch = .allocate(capacity: EpochMarker.length + scratchSize)
         measuring = Atomic(false)
-        stopping = Atomic(false)
         totals.latencies.reserveCapacity(expectedLatencies)
     }
 
@@ -74,25 +72,15 @@ final class Reader: @unchecked Sendable {
 
     func setMeasuring(_ on: Bool) { measuring.store(on, ordering: .releasing) }
 
-    func start() {
-        let thread = Thread { [self] in
-            run()
-            done.signal()
-        }
-        thread.name = "ntrip-bench reader"
-        thread.start()
-    }
+    func start() { thread.start(name: "ntrip-bench reader") { [self] in run() } }
 
     /// Stops the thread and waits for it (bounded by its 100 ms poll timeout).
-    func join() {
-        stopping.store(true, ordering: .releasing)
-        done.wait()
-    }
+    func join() { thread.stop() }
 
     private func run() {
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: 1024)
         defer { events.deallocate() }
-        while !stopping.load(ordering: .acquiring) {
+        while thread.isRunning {
             let ready = epoll_wait(epoll, events, 1024, 100)
             guard ready > 0 else { continue }
             for index in 0..<Int(ready) { read(cepoll_event_fd(events + index)) }
