@@ -32,8 +32,8 @@ bench-quic *ARGS:
 bench-moq *ARGS:
     Benchmarks/bench-moq.sh {{ARGS}}
 
-# Fan-out through moq-relay vs the reference relay: 1 publisher, N subscribers (docs/benchmarks.md);
-# `just bench-relay --idle 1000` measures memory per idle subscriber instead.
+# Also `--idle 1000` (memory per idle subscriber) and `--syscalls --subscribers 1` (system calls per frame).
+# Fan-out through moq-relay vs the reference relay: 1 publisher, N subscribers (docs/benchmarks.md).
 bench-relay *ARGS:
     Benchmarks/bench-relay.sh {{ARGS}}
 
