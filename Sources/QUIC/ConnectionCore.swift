@@ -346,7 +346,7 @@ final class ConnectionCore: DeadlineHolder {
 
     // MARK: packets out
 
-    /// Wakes the readers that received bytes since the last call (after a batch of packets).
+    /// Wakes the readers that received bytes since the last call (at the end of the endpoint's read).
     func wakeReaders() {
         guard !readersToWake.isEmpty else { return }
         let readers = readersToWake

@@ -20,6 +20,9 @@ final class EndpointCore: ChannelInboundHandler {
     private var routes: [ConnectionID: ConnectionCore] = [:]
     private var connections: [ObjectIdentifier: ConnectionCore] = [:]
     private var dirty: [ConnectionCore] = []
+    /// The connections being flushed, swapped with `dirty` so that connections marked during the flush wait
+    /// for the next one.
+    private var flushing: [ConnectionCore] = []
     private var dirtySet = Set<ObjectIdentifier>()
     private var flushScheduled = false
     private var reading = false
@@ -90,15 +93,17 @@ final class EndpointCore: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         reading = false
-        // Readers run first and the flush waits for the tasks they wake: the ACKs for what was read and
-        // what a relay forwards from it leave in one batch (one sendmmsg, one timer arm), not two.
+        // Stream data reaches its readers only here, at the end of a read (every connection that received
+        // packets is dirty). The flush then waits for the tasks they wake, so the ACKs for what was read
+        // and the data those tasks write in reply leave in one batch: one sendmmsg, one timer arm.
         for core in dirty { core.wakeReaders() }
         scheduleFlush(afterTicks: Self.readFlushTicks)
         context.fireChannelReadComplete()
     }
 
-    /// Loop ticks between a read and its flush: one for the woken stream reader, one for the task it
-    /// hands the data to (a relay's subscriber writer). Deeper chains flush their data separately.
+    /// Loop ticks between a read and its flush: one for the woken stream readers, one for the tasks they
+    /// hand the data to on this loop (as a relay forwarding to another connection does). Data written
+    /// further down such a chain goes out in a flush of its own.
     static let readFlushTicks = 2
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -279,16 +284,15 @@ final class EndpointCore: ChannelInboundHandler {
     func flushDirty() {
         flushScheduled = false
         guard !dirty.isEmpty else { return }
-        let pending = dirty
-        dirty.removeAll(keepingCapacity: true)
         dirtySet.removeAll(keepingCapacity: true)
-        for core in pending {
+        swap(&dirty, &flushing)  // both keep their storage: no array copy per flush
+        for core in flushing {
             core.writePackets(into: &batch)
             core.armTimer()
         }
+        flushing.removeAll(keepingCapacity: true)
         emit()
         timer.arm(at: deadlines.earliest)
-        for core in pending { core.wakeReaders() }
     }
 
     /// Writes one connection's packets right away (timer expiry, new dial).
