@@ -1,7 +1,6 @@
 // The source side: one epoch every interval on its own thread, stamped with the monotonic clock the
 // readers compare against.
 import Foundation
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc

@@ -83,7 +83,7 @@ struct NTRIPBench: ParsableCommand {
         readers.forEach { $0.setMeasuring(true) }
         Thread.sleep(forTimeInterval: Double(seconds))
         readers.forEach { $0.setMeasuring(false) }
-        readers.forEach { $0.join() }
+        readers.forEach { $0.stop() }
         sender.stop()
 
         var totals = ReaderTotals()

@@ -35,7 +35,7 @@ final class Reader: @unchecked Sendable {
     private let measuring: Atomic<Bool>
     private let answered = Atomic<Int>(0)
     private let thread = LoopThread()
-    /// Written by the reader thread only; read by the main thread after `join`.
+    /// Written by the reader thread only; read by the main thread after `stop`.
     private(set) var totals = ReaderTotals()
 
     init(maxDescriptors: Int, expectedLatencies: Int) {
@@ -75,7 +75,7 @@ final class Reader: @unchecked Sendable {
     func start() { thread.start(name: "ntrip-bench reader") { [self] in run() } }
 
     /// Stops the thread and waits for it (bounded by its 100 ms poll timeout).
-    func join() { thread.stop() }
+    func stop() { thread.stop() }
 
     private func run() {
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: 1024)
