@@ -10,6 +10,7 @@
 #       [--seconds 10] [--no-build] [--no-append]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. Benchmarks/report.sh
 
 subscribers=1000
 baseline=10
@@ -77,8 +78,6 @@ for node in B C; do
 done
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-# Before anything is written to docs/benchmarks.md, or the check sees the record being written.
-source_commit="$(git rev-parse --short HEAD)$(git diff --quiet || echo ' + uncommitted changes')"
 declare -A cpu_before in_before out_before
 for node in A B C; do
   cpu_before[$node]=$(cpu_seconds "${pid[$node]}")
@@ -128,12 +127,9 @@ echo "$table"
 printf '%s' "$summary"
 if [ $append = 1 ]; then
   {
-    echo
-    echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — bench-cluster"
-    echo
-    echo "- command: \`Benchmarks/bench-cluster.sh --subscribers $subscribers --baseline $baseline --frame-size $frame_size --fps $fps --seconds $seconds\`"
-    echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB RAM, Linux $(uname -r); load average $load_before when the run began (the machine is shared)"
-    echo "- source: $source_commit"
+    section_header bench-cluster \
+      "Benchmarks/bench-cluster.sh --subscribers $subscribers --baseline $baseline --frame-size $frame_size --fps $fps --seconds $seconds" \
+      "load average $load_before when the run began (the machine is shared)"
     echo "- three moq-relay nodes on 127.0.0.1, B and C linked to A; 1 publisher on A, $baseline subscribers on A, $on_b on B,"
     echo "  $on_c on C, all sessions in one relay-bench process (moq-lite-06); latency = subscriber's wall clock minus"
     echo "  the frame's publish stamp; payload bytes from each node's moq_relay_bytes_in/out_total over the run"

@@ -7,6 +7,7 @@
 #   Benchmarks/bench-moq.sh [--frames N] [--rates "1000 5000 20000"] [--no-build] [--no-append]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. Benchmarks/report.sh
 
 frames=30000
 rates="1000 5000 20000"
@@ -71,12 +72,7 @@ echo "$table"
 
 if [ $append = 1 ]; then
   {
-    echo
-    echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — bench-moq"
-    echo
-    echo "- command: \`Benchmarks/bench-moq.sh --frames $frames --rates \"$rates\"\`"
-    echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB RAM, Linux $(uname -r)"
-    echo "- source: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Benchmarks Package.swift || echo ' + uncommitted changes')"
+    section_header bench-moq "Benchmarks/bench-moq.sh --frames $frames --rates \"$rates\""
     echo "- one publisher, one subscriber, 1 KiB frames, 30 frames per group, moq-lite-06, 127.0.0.1; latency = publisher"
     echo "  timestamp to subscriber receipt (same process, same clock); allocations counted by malloc interposition"
     echo "  over the whole process (publisher, subscriber and, for direct, our server) per delivered frame"

@@ -11,6 +11,7 @@
 #   Benchmarks/bench-relay.sh [--subscribers "1 100"] [--seconds 10] [--idle N | --syscalls] [--no-build] [--no-append]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. Benchmarks/report.sh
 
 subscriber_counts="1 100"
 seconds=10
@@ -99,12 +100,7 @@ if [ "$idle" -gt 0 ]; then
   echo "$table"
   if [ $append = 1 ]; then
     {
-      echo
-      echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — bench-relay, idle subscribers"
-      echo
-      echo "- command: \`Benchmarks/bench-relay.sh --idle $idle\`"
-      echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB RAM, Linux $(uname -r)"
-      echo "- source: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Benchmarks Package.swift || echo ' + uncommitted changes')"
+      section_header "bench-relay, idle subscribers" "Benchmarks/bench-relay.sh --idle $idle"
       echo "- $idle moq-lite-06 subscriber sessions (raw QUIC, one relay-bench process) each subscribed to a silent"
       echo "  track of one publisher; relay VmRSS read before they connect and while they are held"
       echo
@@ -117,6 +113,13 @@ fi
 if [ "$syscalls" = 1 ]; then
   command -v strace > /dev/null || { echo "bench-relay: --syscalls needs strace (scripts/setup installs it)" >&2; exit 1; }
   n=${subscriber_counts%% *}
+  # per_frame SYSCALL [errors]: its calls (or failed calls) in "$work/strace.txt" per delivered frame. strace -c
+  # rows are "% time, seconds, usecs/call, calls, [errors], syscall"; the errors column only when some failed.
+  per_frame() {
+    awk -v s="$1" -v want="${2:-calls}" -v f="$frames" '$NF == s {
+      v = (want == "calls") ? $4 : (NF == 6 ? $5 : 0); printf "%.2f", v / f; found = 1
+    } END { if (!found) print "0" }' "$work/strace.txt"
+  }
   table="| relay | subscribers | frames | epoll_wait | recvmmsg (EAGAIN) | sendmsg | sendmmsg | timerfd_settime | futex |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|"
   for which in ours reference; do
@@ -131,21 +134,13 @@ if [ "$syscalls" = 1 ]; then
     kill "$relay_pid" 2>/dev/null || true; wait "$relay_pid" 2>/dev/null || true; relay_pid=""
     frames=$(field frames "$line")
     [ "${frames:-0}" -gt 0 ] || { echo "bench-relay: $which delivered no frames" >&2; tail -3 "$work/bench.err" >&2; exit 1; }
-    # strace -c rows: % time, seconds, usecs/call, calls, [errors], syscall.
-    per_frame() { awk -v s="$1" -v f="$frames" '$NF == s { printf "%.2f", $4 / f; found = 1 } END { if (!found) print "0" }' "$work/strace.txt"; }
-    eagain=$(awk -v f="$frames" '$NF == "recvmmsg" && NF == 6 { printf "%.2f", $5 / f; found = 1 } END { if (!found) print "0" }' "$work/strace.txt")
     table+="
-| $which | $n | $frames | $(per_frame epoll_wait) | $(per_frame recvmmsg) ($eagain) | $(per_frame sendmsg) | $(per_frame sendmmsg) | $(per_frame timerfd_settime) | $(per_frame futex) |"
+| $which | $n | $frames | $(per_frame epoll_wait) | $(per_frame recvmmsg) ($(per_frame recvmmsg errors)) | $(per_frame sendmsg) | $(per_frame sendmmsg) | $(per_frame timerfd_settime) | $(per_frame futex) |"
   done
   echo "$table"
   if [ $append = 1 ]; then
     {
-      echo
-      echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — bench-relay, system calls per frame"
-      echo
-      echo "- command: \`Benchmarks/bench-relay.sh --syscalls --subscribers $n --seconds $seconds\`"
-      echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB RAM, Linux $(uname -r)"
-      echo "- source: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Benchmarks Package.swift || echo ' + uncommitted changes')"
+      section_header "bench-relay, system calls per frame" "Benchmarks/bench-relay.sh --syscalls --subscribers $n --seconds $seconds"
       echo "- 1 publisher -> relay -> $n subscriber(s), 1 KiB x 100/s over raw QUIC; the relay's calls (all threads,"
       echo "  strace -c -f) divided by the frames delivered to the subscribers"
       echo
@@ -189,12 +184,7 @@ echo "$table"
 printf '%s' "$ratios"
 if [ $append = 1 ]; then
   {
-    echo
-    echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — bench-relay"
-    echo
-    echo "- command: \`Benchmarks/bench-relay.sh --subscribers \"$subscriber_counts\" --seconds $seconds\`"
-    echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB RAM, Linux $(uname -r)"
-    echo "- source: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Benchmarks Package.swift || echo ' + uncommitted changes')"
+    section_header bench-relay "Benchmarks/bench-relay.sh --subscribers \"$subscriber_counts\" --seconds $seconds"
     echo "- 1 publisher and N subscriber sessions in one relay-bench process (moq-lite-06, 127.0.0.1; -wt rows over"
     echo "  WebTransport), a fresh relay"
     echo "  per row; relay CPU = utime + stime of the relay process over the run; peak RSS = VmHWM"
