@@ -47,6 +47,8 @@ let package = Package(
                 .linkedLibrary("gnutls"),
             ]
         ),
+        // glibc malloc settings for the relay executable (never applied by the libraries).
+        .target(name: "CMallocTuning"),
         // QUIC endpoints, connections and streams on SwiftNIO; knows nothing of MoQ or HTTP.
         .target(
             name: "QUIC",
@@ -268,6 +270,7 @@ let package = Package(
             name: "moq-relay",
             dependencies: [
                 "MoQ", "MoQRelay", "RelayHTTP", "QUIC", "MoQWire", "NTRIP", "NTRIPManagement", "Store", "L7RTCP",
+                "CMallocTuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
