@@ -7,14 +7,18 @@
 # sessions subscribed to a silent track, the relay's resident memory (VmRSS) before and while they are
 # held, and the difference per idle subscriber, for both relays. With --syscalls it counts the relay's
 # system calls per delivered 1 KiB frame (strace -c -f over the run, first subscriber count) for both.
+# With --rounds R every scenario runs R times, ours and the reference alternating, and each ratio is the
+# median of the R paired rounds (CPU on this shared VM drifts by +-20% between runs).
 #
-#   Benchmarks/bench-relay.sh [--subscribers "1 100"] [--seconds 10] [--idle N | --syscalls] [--no-build] [--no-append]
+#   Benchmarks/bench-relay.sh [--subscribers "1 100"] [--seconds 10] [--rounds 1] [--idle N | --syscalls]
+#                             [--no-build] [--no-append]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . Benchmarks/report.sh
 
 subscriber_counts="1 100"
 seconds=10
+rounds=1
 build=1
 append=1
 idle=0
@@ -23,11 +27,12 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --subscribers) subscriber_counts=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     --idle) idle=$2; shift 2 ;;
     --syscalls) syscalls=1; shift ;;
     --no-build) build=0; shift ;;
     --no-append) append=0; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -150,33 +155,45 @@ if [ "$syscalls" = 1 ]; then
   fi
   exit 0
 fi
-table="| relay | subscribers | frames | delivered Mbit/s | lost | p50 ms | p99 ms | p999 ms | relay CPU s | MB per CPU-s | peak RSS MiB |
-|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+table="| relay | subscribers | frames | round | delivered Mbit/s | lost | p50 ms | p99 ms | p999 ms | relay CPU s | MB per CPU-s | peak RSS MiB |
+|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 ratios=""
+# ratio A B: A / B to two places.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+# paired_ratio A B: "median" of A's and B's per-round ratios, then every round's ratio in brackets.
+paired_ratio() {
+  local r values=()
+  for r in $(seq "$rounds"); do values+=("$(ratio "${per_cpu[$1.$r]}" "${per_cpu[$2.$r]}")"); done
+  if [ "$rounds" = 1 ]; then echo "${values[0]}"; return; fi
+  printf '%s\n' "${values[@]}" | sort -g | awk -v all="${values[*]}" '{ v[NR] = $1 } END {
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; gsub(/ /, ", ", all)
+    printf "%.2f [%s]", m, all }'
+}
 for n in $subscriber_counts; do
   for scenario in "1024 100" "65536 30"; do
     read -r size fps <<<"$scenario"
     declare -A per_cpu=()
-    for which in ours ours-wt reference reference-wt; do
-      start_relay "${which%-wt}"
-      # -wt: the same scenario over WebTransport (https:// on the same UDP port).
-      [ "$which" = "${which%-wt}" ] || relay_url=${relay_url/moqt:/https:}
-      before=$(cpu_seconds "$relay_pid")
-      line=$(timeout $((seconds + 120)) .build/release/relay-bench --relay "$relay_url" --fingerprint "$relay_pin" \
-        --subscribers "$n" --frame-size "$size" --fps "$fps" --seconds "$seconds" --label "$which" 2>>"$work/bench.err" \
-        | grep '^RESULT' || echo "RESULT label=$which failed=1")
-      cpu=$(awk -v a="$(cpu_seconds "$relay_pid")" -v b="$before" 'BEGIN{printf "%.2f", a - b}')
-      rss=$(awk -v k="$(peak_rss_kib "$relay_pid")" 'BEGIN{printf "%.1f", k / 1024}')
-      kill "$relay_pid" 2>/dev/null || true; wait "$relay_pid" 2>/dev/null || true; relay_pid=""
-      bytes=$(field bytes "$line"); bytes=${bytes:-0}
-      mb_per_cpu=$(awk -v b="$bytes" -v c="$cpu" 'BEGIN{ if (c > 0) printf "%.1f", b / 1e6 / c; else print "nan" }')
-      per_cpu[$which]=$mb_per_cpu
-      echo "bench-relay: $line relay_cpu=$cpu rss_mib=$rss" >&2
-      table+="
-| $which | $n | $((size / 1024)) KiB x $fps/s | $(awk -v g="$(field gbps "$line")" 'BEGIN{printf "%.1f", g * 1000}') | $(field lost "$line") | $(field p50_ms "$line") | $(field p99_ms "$line") | $(field p999_ms "$line") | $cpu | $mb_per_cpu | $rss |"
+    for round in $(seq "$rounds"); do
+      for which in ours ours-wt reference reference-wt; do
+        start_relay "${which%-wt}"
+        # -wt: the same scenario over WebTransport (https:// on the same UDP port).
+        [ "$which" = "${which%-wt}" ] || relay_url=${relay_url/moqt:/https:}
+        before=$(cpu_seconds "$relay_pid")
+        line=$(timeout $((seconds + 120)) .build/release/relay-bench --relay "$relay_url" --fingerprint "$relay_pin" \
+          --subscribers "$n" --frame-size "$size" --fps "$fps" --seconds "$seconds" --label "$which" 2>>"$work/bench.err" \
+          | grep '^RESULT' || echo "RESULT label=$which failed=1")
+        cpu=$(awk -v a="$(cpu_seconds "$relay_pid")" -v b="$before" 'BEGIN{printf "%.2f", a - b}')
+        rss=$(awk -v k="$(peak_rss_kib "$relay_pid")" 'BEGIN{printf "%.1f", k / 1024}')
+        kill "$relay_pid" 2>/dev/null || true; wait "$relay_pid" 2>/dev/null || true; relay_pid=""
+        bytes=$(field bytes "$line"); bytes=${bytes:-0}
+        mb_per_cpu=$(awk -v b="$bytes" -v c="$cpu" 'BEGIN{ if (c > 0) printf "%.1f", b / 1e6 / c; else print "nan" }')
+        per_cpu[$which.$round]=$mb_per_cpu
+        echo "bench-relay: round $round $line relay_cpu=$cpu rss_mib=$rss" >&2
+        table+="
+| $which | $n | $((size / 1024)) KiB x $fps/s | $round | $(awk -v g="$(field gbps "$line")" 'BEGIN{printf "%.1f", g * 1000}') | $(field lost "$line") | $(field p50_ms "$line") | $(field p99_ms "$line") | $(field p999_ms "$line") | $cpu | $mb_per_cpu | $rss |"
+      done
     done
-    ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-    ratios+="- $n subscriber(s), $((size / 1024)) KiB x $fps/s: delivered payload per relay CPU-second, ours / reference = $(ratio "${per_cpu[ours]}" "${per_cpu[reference]}") (QUIC), $(ratio "${per_cpu[ours-wt]}" "${per_cpu[reference-wt]}") (WebTransport); ours WebTransport / QUIC = $(ratio "${per_cpu[ours-wt]}" "${per_cpu[ours]}")
+    ratios+="- $n subscriber(s), $((size / 1024)) KiB x $fps/s: delivered payload per relay CPU-second, ours / reference = $(paired_ratio ours reference) (QUIC), $(paired_ratio ours-wt reference-wt) (WebTransport); ours WebTransport / QUIC = $(paired_ratio ours-wt ours)
 "
   done
 done
@@ -184,10 +201,11 @@ echo "$table"
 printf '%s' "$ratios"
 if [ $append = 1 ]; then
   {
-    section_header bench-relay "Benchmarks/bench-relay.sh --subscribers \"$subscriber_counts\" --seconds $seconds"
+    section_header bench-relay "Benchmarks/bench-relay.sh --subscribers \"$subscriber_counts\" --seconds $seconds --rounds $rounds"
     echo "- 1 publisher and N subscriber sessions in one relay-bench process (moq-lite-06, 127.0.0.1; -wt rows over"
     echo "  WebTransport), a fresh relay"
     echo "  per row; relay CPU = utime + stime of the relay process over the run; peak RSS = VmHWM"
+    [ "$rounds" = 1 ] || echo "- $rounds rounds alternating ours and the reference; a ratio is the median of the rounds' ratios [each round's]"
     echo
     echo "$table"
     echo
