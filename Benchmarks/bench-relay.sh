@@ -125,8 +125,8 @@ if [ "$syscalls" = 1 ]; then
       v = (want == "calls") ? $4 : (NF == 6 ? $5 : 0); printf "%.2f", v / f; found = 1
     } END { if (!found) print "0" }' "$work/strace.txt"
   }
-  table="| relay | subscribers | frames | epoll_wait | recvmmsg (EAGAIN) | sendmsg | sendmmsg | timerfd_settime | futex |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  table="| relay | subscribers | frames | epoll_wait | recvmmsg (EAGAIN) | sendmsg | sendmmsg | timerfd_settime | futex | mprotect | all calls |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for which in ours reference; do
     start_relay "$which"
     sleep 0.5
@@ -140,7 +140,7 @@ if [ "$syscalls" = 1 ]; then
     frames=$(field frames "$line")
     [ "${frames:-0}" -gt 0 ] || { echo "bench-relay: $which delivered no frames" >&2; tail -3 "$work/bench.err" >&2; exit 1; }
     table+="
-| $which | $n | $frames | $(per_frame epoll_wait) | $(per_frame recvmmsg) ($(per_frame recvmmsg errors)) | $(per_frame sendmsg) | $(per_frame sendmmsg) | $(per_frame timerfd_settime) | $(per_frame futex) |"
+| $which | $n | $frames | $(per_frame epoll_wait) | $(per_frame recvmmsg) ($(per_frame recvmmsg errors)) | $(per_frame sendmsg) | $(per_frame sendmmsg) | $(per_frame timerfd_settime) | $(per_frame futex) | $(per_frame mprotect) | $(per_frame total) |"
   done
   echo "$table"
   if [ $append = 1 ]; then
