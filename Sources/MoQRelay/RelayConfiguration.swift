@@ -35,7 +35,7 @@ public struct RelayConfiguration: Sendable {
     public init(
         host: String = "127.0.0.1", port: Int = 4443, identity: QUICServerIdentity,
         versions: [MoQVersion] = MoQVersion.serverPreference, hopID: UInt64 = UInt64.random(in: 1..<(1 << 52)),
-        drainTime: Duration = .seconds(2), transport: QUICTransportConfiguration = .relay,
+        drainTime: Duration = .seconds(2), transport: QUICTransportConfiguration = .init(),
         cacheBytes: Int = 256 << 20, publisherLinger: Duration = .seconds(5), subscriberLinger: Duration = .seconds(2),
         maxSessionBroadcasts: Int = 10_000, maxSessionSubscriptions: Int = 10_000,
         auth: RelayAuth = RelayAuth(), links: [RelayLink] = [], clusterNode: RelayClusterNode? = nil,
@@ -57,15 +57,5 @@ public struct RelayConfiguration: Sendable {
         self.links = links
         self.clusterNode = clusterNode
         self.logger = logger
-    }
-}
-
-extension QUICTransportConfiguration {
-    /// A relay's transport: ACKs go out with the write pass after each batch of received packets
-    /// (`maxAckDelay` zero), so thousands of sessions never wake the loop only to acknowledge.
-    public static var relay: QUICTransportConfiguration {
-        var transport = QUICTransportConfiguration()
-        transport.maxAckDelay = .zero
-        return transport
     }
 }

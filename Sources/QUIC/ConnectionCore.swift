@@ -45,6 +45,8 @@ final class ConnectionCore: DeadlineHolder {
     private var closePacketsSent = 0
     /// Bytes sent in passes that left nothing to send and did not start a pacing interval (`writePackets`).
     private var unpacedBytes = 0
+    /// Whether the ACK for a received packet waits for the next one (connections that only receive).
+    private var ackDeferral: AckDeferral
     private(set) var closeError: QUICConnectionError?
 
     // Client-only state.
@@ -66,6 +68,7 @@ final class ConnectionCore: DeadlineHolder {
         self.tlsCredentials = credentials
         self.remoteAddress = remote
         self.logger = logger
+        ackDeferral = AckDeferral(maxAckDelay: transport.maxAckDelay.nanoseconds)
         connectionRef = .allocate(capacity: 1)
         localStorage = .allocate(capacity: 1)
         remoteStorage = .allocate(capacity: 1)
@@ -107,6 +110,9 @@ final class ConnectionCore: DeadlineHolder {
     private func makeSettings(now: UInt64) -> ngtcp2_settings {
         var settings = ngtcp2_settings()
         cngtcp2_settings_default(&settings)
+        // When to acknowledge is the endpoint's choice (write passes, `AckDeferral`): ngtcp2 acknowledges
+        // in every pass. Its own delay, rtt/8, would only wake the loop to send the ACK on its own.
+        settings.ack_thresh = 1
         settings.initial_ts = now
         settings.handshake_timeout = transport.handshakeTimeout.nanoseconds
         settings.max_stream_window = transport.maxStreamReceiveWindow
@@ -243,19 +249,36 @@ final class ConnectionCore: DeadlineHolder {
         case .handshaking, .established:
             break
         }
-        if remote != remoteAddress {
+        let pathChanged = remote != remoteAddress
+        if pathChanged {
             // The peer's address changed (NAT rebinding): ngtcp2 validates the new path.
             remoteAddress = remote
             path.remote.addr = Self.store(remote, in: remoteStorage, length: &path.remote.addrlen)
         }
+        let now = monotonicNow()
+        // Decided before the read: a packet that acknowledges our data may leave some of it to resend.
+        let deferAck = ackDeferral.deferAcknowledgement(at: now) {
+            !pathChanged && phase == .established && sendsNothing
+        }
         var info = ngtcp2_pkt_info()
         info.ecn = ecn
         let rv = cngtcp2_conn_read_pkt(
-            conn, &path, &info, packet.baseAddress!.assumingMemoryBound(to: UInt8.self), packet.count,
-            monotonicNow())
+            conn, &path, &info, packet.baseAddress!.assumingMemoryBound(to: UInt8.self), packet.count, now)
         if rv != 0 { handleLibraryError(Int32(rv)) }
         if isServer, phase == .established { releaseTLSSession() }
-        endpoint.needsWrite(self)
+        if deferAck, rv == 0, phase == .established {
+            endpoint.deferredAcknowledgement(self)
+        } else {
+            endpoint.needsWrite(self)
+        }
+    }
+
+    /// Nothing of ours in flight or waiting to be sent: a write pass would only acknowledge.
+    private var sendsNothing: Bool {
+        guard let conn, sendable.isEmpty, pendingDatagrams.isEmpty else { return false }
+        var info = ngtcp2_conn_info()
+        cngtcp2_conn_get_conn_info(conn, &info)
+        return info.bytes_in_flight == 0
     }
 
     /// A server's TLS session has nothing left to do once the handshake completed (keys are derived, the
@@ -340,7 +363,9 @@ final class ConnectionCore: DeadlineHolder {
             endpoint.deadlines.remove(self)
             return
         }
-        let expiry = ngtcp2_conn_get_expiry(conn)
+        var expiry = ngtcp2_conn_get_expiry(conn)
+        // ngtcp2 wants a waiting ACK out now; it waits for the next packet, or until its deadline.
+        if let deadline = ackDeferral.deadline { expiry = max(expiry, deadline) }
         endpoint.deadlines.set(self, to: expiry == .max ? .max : (expiry / 1_000_000 + 1) * 1_000_000)
     }
 
@@ -362,6 +387,7 @@ final class ConnectionCore: DeadlineHolder {
         case .handshaking, .established: break
         }
         let now = monotonicNow()
+        ackDeferral.wrote()
         let maxPacket = Int(ngtcp2_conn_get_max_tx_udp_payload_size(conn))
         let quantum = max(Int(ngtcp2_conn_get_send_quantum(conn)), maxPacket)
         var budget = quantum
@@ -702,6 +728,9 @@ final class ConnectionCore: DeadlineHolder {
 
     // MARK: requests from the handles (on the loop)
 
+    /// Consumed bytes a reader reports back to the peer at once (a quarter of the initial stream window).
+    private var creditStep: Int { max(Int(min(transport.streamReceiveWindow / 4, 256 * 1024)), 1) }
+
     private func makeStream(_ id: Int64) -> StreamState {
         let local = conn.map { ngtcp2_conn_is_local_stream($0, id) != 0 } ?? true
         let unidirectional = id & 0x2 != 0
@@ -709,8 +738,7 @@ final class ConnectionCore: DeadlineHolder {
         if !(local && unidirectional) {
             let loopBound = NIOLoopBound(self, eventLoop: endpoint.loop)
             let loop = endpoint.loop
-            let step = Int(min(transport.streamReceiveWindow / 4, 256 * 1024))
-            inbound = StreamInbound(creditStep: max(step, 1)) { credit in
+            inbound = StreamInbound(creditStep: creditStep) { credit in
                 loop.execute { loopBound.value.extendCredit(id, by: credit) }
             }
         }
@@ -723,6 +751,9 @@ final class ConnectionCore: DeadlineHolder {
         guard let conn, phase == .established || phase == .handshaking else { return }
         ngtcp2_conn_extend_max_stream_offset(conn, id, UInt64(bytes))
         ngtcp2_conn_extend_max_offset(conn, UInt64(bytes))
+        // Less than a credit step (a reader that drained its stream) leaves the peer at least 3/4 of its
+        // window: it goes out with the waiting ACK rather than in a write pass of its own.
+        if ackDeferral.deadline != nil, bytes < creditStep { return }
         endpoint.needsWrite(self)
     }
 

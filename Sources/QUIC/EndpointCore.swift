@@ -24,6 +24,8 @@ final class EndpointCore: ChannelInboundHandler {
     /// for the next one.
     private var flushing: [ConnectionCore] = []
     private var dirtySet = Set<ObjectIdentifier>()
+    /// Connections that received packets in the current read but hold their ACK back (`ConnectionCore.receive`).
+    private var deferred: [ConnectionCore] = []
     private var flushScheduled = false
     private var reading = false
     private var batch: PacketBatch
@@ -94,9 +96,18 @@ final class EndpointCore: ChannelInboundHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         reading = false
         // Stream data reaches its readers only here, at the end of a read (every connection that received
-        // packets is dirty). The flush then waits for the tasks they wake, so the ACKs for what was read
-        // and the data those tasks write in reply leave in one batch: one sendmmsg, one timer arm.
+        // packets is dirty, or deferred when its ACK waits). The flush then waits for the tasks they wake, so
+        // the ACKs for what was read and the data those tasks write in reply leave in one batch: one
+        // sendmmsg, one timer arm. A deferred connection's timer now holds its ACK's deadline.
         for core in dirty { core.wakeReaders() }
+        if !deferred.isEmpty {
+            for core in deferred {
+                core.wakeReaders()
+                core.armTimer()
+            }
+            deferred.removeAll(keepingCapacity: true)
+            timer.arm(at: deadlines.earliest)
+        }
         scheduleFlush(afterTicks: Self.readFlushTicks)
         context.fireChannelReadComplete()
     }
@@ -265,6 +276,11 @@ final class EndpointCore: ChannelInboundHandler {
         if dirtySet.insert(ObjectIdentifier(core)).inserted { dirty.append(core) }
         guard !reading else { return }
         scheduleFlush(afterTicks: 1)
+    }
+
+    /// A connection received a packet whose ACK waits: its readers still wake at the end of the read.
+    func deferredAcknowledgement(_ core: ConnectionCore) {
+        deferred.append(core)
     }
 
     /// Flushes every dirty connection `ticks` loop ticks from now, unless a flush is already scheduled.

@@ -28,8 +28,9 @@ public struct QUICTransportConfiguration: Sendable {
     public var datagramSendQueueLimit: Int = 1024
 
     /// How long this endpoint may hold back an ACK (max_ack_delay, told to the peer, which adds it to its
-    /// loss-detection timeout). ngtcp2 waits rtt/8 of it and then wakes the loop only to acknowledge; with
-    /// zero an ACK goes out in the write pass that follows each batch of received packets instead.
+    /// loss-detection timeout). ACKs go out in the write pass that follows each batch of received packets,
+    /// except on a connection that only receives, which acknowledges every second packet or after this long
+    /// (`AckDeferral`); zero acknowledges every batch.
     public var maxAckDelay: Duration = .milliseconds(25)
 
     /// Congestion controller. BBR by default: on a path with 5% random loss it moved 20 MiB 15x faster

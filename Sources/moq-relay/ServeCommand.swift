@@ -184,7 +184,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let linger = try settings.seconds("publisher-linger", publisherLinger) ?? 5
-        var transport = QUICTransportConfiguration.relay
+        var transport = QUICTransportConfiguration()
         if let idle = try settings.seconds("idle-timeout", idleTimeout) {
             guard idle >= 1 else { throw ValidationError("--idle-timeout must be at least 1 second") }
             transport.idleTimeout = .milliseconds(Int(idle * 1000))
