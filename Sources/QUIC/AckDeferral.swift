@@ -5,20 +5,23 @@
 struct AckDeferral {
     /// The max_ack_delay told to the peer, in nanoseconds; below 2 ms nothing is deferred.
     let maxAckDelay: UInt64
+    /// Packets closer together than this are a burst.
+    static let burstGap: UInt64 = 1_000_000
     /// When the packet whose ACK waits arrived (0: none waits).
     private var deferredSince: UInt64 = 0
     private var lastReceiveAt: UInt64 = 0
 
     init(maxAckDelay: UInt64) { self.maxAckDelay = maxAckDelay }
 
-    /// A packet arrives at `now`. Its ACK may wait when none waits already, the previous packet came less
-    /// than `maxAckDelay` ago (the next one is likely to come before the deadline, so waiting costs no
-    /// timer wake-up), and `receiveOnly()`: the connection has nothing in flight or queued. Asked last,
-    /// since it is the costly question.
+    /// A packet arrives at `now`. Its ACK may wait when none waits already, the packets come steadily, one
+    /// at a time (the previous one came at least 1 ms ago: inside a burst, whose end cannot be told, a
+    /// waiting ACK would cost a timer wake-up after the last packet) and often enough (less than half of
+    /// `maxAckDelay` ago: the next one is likely to come before the deadline), and `receiveOnly()`: the
+    /// connection has nothing in flight or queued. Asked last, since it is the costly question.
     mutating func deferAcknowledgement(at now: UInt64, receiveOnly: () -> Bool) -> Bool {
         defer { lastReceiveAt = now }
-        guard deferredSince == 0, maxAckDelay >= 2_000_000, lastReceiveAt != 0, now - lastReceiveAt < maxAckDelay,
-            receiveOnly()
+        guard deferredSince == 0, lastReceiveAt != 0, now - lastReceiveAt >= Self.burstGap,
+            now - lastReceiveAt < maxAckDelay / 2, receiveOnly()
         else { return false }
         deferredSince = now
         return true
