@@ -45,6 +45,9 @@ final class ConnectionCore: DeadlineHolder {
     private var closePacketsSent = 0
     /// Bytes sent in passes that left nothing to send and did not start a pacing interval (`writePackets`).
     private var unpacedBytes = 0
+    /// ngtcp2's next expiry without the pacing time the last write pass set, when that one need not wake
+    /// the loop (`writePackets`); `armTimer`, which follows, takes it.
+    private var timerExpiry: UInt64?
     /// Whether the ACK for a received packet waits for the next one (connections that only receive).
     private var ackDeferral: AckDeferral
     private(set) var closeError: QUICConnectionError?
@@ -363,8 +366,10 @@ final class ConnectionCore: DeadlineHolder {
             endpoint.deadlines.remove(self)
             return
         }
-        var expiry = ngtcp2_conn_get_expiry(conn)
-        // ngtcp2 wants a waiting ACK out now; it waits for the next packet, or until its deadline.
+        var expiry = timerExpiry ?? ngtcp2_conn_get_expiry(conn)
+        timerExpiry = nil
+        // ngtcp2 wants a waiting ACK out now; it waits for the next packet, or until its deadline. (This also
+        // hides a pacing time left from the last write pass, which the next one clears.)
         if let deadline = ackDeferral.deadline { expiry = max(expiry, deadline) }
         endpoint.deadlines.set(self, to: expiry == .max ? .max : (expiry / 1_000_000 + 1) * 1_000_000)
     }
@@ -461,11 +466,16 @@ final class ConnectionCore: DeadlineHolder {
         // for nothing. Its bytes are then carried to the next interval, which they lengthen: bounded at two
         // packets, so pacing is never looser and a later burst waits at most two packets' time longer.
         let sent = quantum - budget
-        if drained, sendable.isEmpty, pendingDatagrams.isEmpty, unpacedBytes + sent <= 2 * maxPacket {
+        let nothingWaits = drained && sendable.isEmpty && pendingDatagrams.isEmpty
+        if nothingWaits, unpacedBytes + sent <= 2 * maxPacket {
             unpacedBytes += sent
         } else {
             unpacedBytes = 0
+            let unpacedExpiry = nothingWaits ? ngtcp2_conn_get_expiry(conn) : nil
             ngtcp2_conn_update_pkt_tx_time(conn, now)
+            // ngtcp2 sends a packet up to 1 ms before its pacing time. With nothing to send, a pacing time that
+            // close is no reason to wake up: whenever the next write comes, it may go.
+            if let unpacedExpiry, ngtcp2_conn_get_expiry(conn) <= now + 1_000_000 { timerExpiry = unpacedExpiry }
         }
     }
 

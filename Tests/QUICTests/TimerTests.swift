@@ -72,6 +72,37 @@ struct TimerTests {
             await client.close()
         }
     }
+
+    /// One 1000-byte message every 5 ms on one stream, each echoed in one packet: every third reply used to start a
+    /// pacing interval of a few microseconds (ngtcp2 would send its next packet at once anyway) and the timer
+    /// woke up at the next millisecond with nothing to send, 20 wake-ups for 60 messages. Now almost none.
+    @Test func aPacingTimeNgtcp2WouldNotWaitForDoesNotWakeTheLoop() async throws {
+        try await withEchoServer { server in
+            let client = try await makeClient()
+            let connection = try await client.connect(
+                host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned())
+            let stream = try await connection.openBidirectionalStream()
+            let message = patternBytes(1000)
+            var received = ByteBuffer()
+            func exchange() async throws {
+                try await stream.write(message)
+                while received.readableBytes < message.readableBytes, let chunk = try await stream.read() {
+                    received.writeImmutableBuffer(chunk)
+                }
+                #expect(received.readSlice(length: message.readableBytes) == message)
+            }
+            try await exchange()
+            let before = await server.statistics().timerWakeups
+            for _ in 0..<60 {
+                try await Task.sleep(for: .milliseconds(5))
+                try await exchange()
+            }
+            let wakeups = await server.statistics().timerWakeups - before
+            #expect(wakeups <= 6, "server timer woke \(wakeups) times for 60 echoed messages")
+            connection.close(code: 0)
+            await client.close()
+        }
+    }
 }
 
 /// A fixed-seed xorshift64, so a failure reproduces.
