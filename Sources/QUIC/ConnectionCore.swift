@@ -276,9 +276,12 @@ final class ConnectionCore: DeadlineHolder {
         }
     }
 
+    /// No stream data or datagram waits here to be sent.
+    private var nothingQueued: Bool { sendable.isEmpty && pendingDatagrams.isEmpty }
+
     /// Nothing of ours in flight or waiting to be sent: a write pass would only acknowledge.
     private var sendsNothing: Bool {
-        guard let conn, sendable.isEmpty, pendingDatagrams.isEmpty else { return false }
+        guard let conn, nothingQueued else { return false }
         var info = ngtcp2_conn_info()
         cngtcp2_conn_get_conn_info(conn, &info)
         return info.bytes_in_flight == 0
@@ -466,7 +469,7 @@ final class ConnectionCore: DeadlineHolder {
         // for nothing. Its bytes are then carried to the next interval, which they lengthen: bounded at two
         // packets, so pacing is never looser and a later burst waits at most two packets' time longer.
         let sent = quantum - budget
-        let nothingWaits = drained && sendable.isEmpty && pendingDatagrams.isEmpty
+        let nothingWaits = drained && nothingQueued
         if nothingWaits, unpacedBytes + sent <= 2 * maxPacket {
             unpacedBytes += sent
         } else {

@@ -98,16 +98,13 @@ final class EndpointCore: ChannelInboundHandler {
         // Stream data reaches its readers only here, at the end of a read (every connection that received
         // packets is dirty, or deferred when its ACK waits). The flush then waits for the tasks they wake, so
         // the ACKs for what was read and the data those tasks write in reply leave in one batch: one
-        // sendmmsg, one timer arm. A deferred connection's timer now holds its ACK's deadline.
+        // sendmmsg, one timer arm (which also takes the deadlines of the ACKs held back).
         for core in dirty { core.wakeReaders() }
-        if !deferred.isEmpty {
-            for core in deferred {
-                core.wakeReaders()
-                core.armTimer()
-            }
-            deferred.removeAll(keepingCapacity: true)
-            timer.arm(at: deadlines.earliest)
+        for core in deferred {
+            core.wakeReaders()
+            core.armTimer()
         }
+        deferred.removeAll(keepingCapacity: true)
         scheduleFlush(afterTicks: Self.readFlushTicks)
         context.fireChannelReadComplete()
     }
@@ -299,15 +296,17 @@ final class EndpointCore: ChannelInboundHandler {
 
     func flushDirty() {
         flushScheduled = false
-        guard !dirty.isEmpty else { return }
-        dirtySet.removeAll(keepingCapacity: true)
-        swap(&dirty, &flushing)  // both keep their storage: no array copy per flush
-        for core in flushing {
-            core.writePackets(into: &batch)
-            core.armTimer()
+        if !dirty.isEmpty {
+            dirtySet.removeAll(keepingCapacity: true)
+            swap(&dirty, &flushing)  // both keep their storage: no array copy per flush
+            for core in flushing {
+                core.writePackets(into: &batch)
+                core.armTimer()
+            }
+            flushing.removeAll(keepingCapacity: true)
+            emit()
         }
-        flushing.removeAll(keepingCapacity: true)
-        emit()
+        // Also when nothing was written: expiries and ACKs held back moved deadlines too.
         timer.arm(at: deadlines.earliest)
     }
 
@@ -328,7 +327,6 @@ final class EndpointCore: ChannelInboundHandler {
         while let core = deadlines.popDue(now: now) { core.handleTimer() }
         reading = false
         flushDirty()
-        timer.arm(at: deadlines.earliest)
     }
 
     func sendImmediately(_ buffer: ByteBuffer, to remote: SocketAddress) {
