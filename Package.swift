@@ -49,11 +49,14 @@ let package = Package(
         ),
         // glibc malloc settings for the relay executable (never applied by the libraries).
         .target(name: "CMallocTuning"),
+        // The UDP socket a QUIC endpoint writes with sendmmsg (NIO reads it).
+        .target(name: "CDatagramSocket"),
         // QUIC endpoints, connections and streams on SwiftNIO; knows nothing of MoQ or HTTP.
         .target(
             name: "QUIC",
             dependencies: [
                 "CNGTCP2",
+                "CDatagramSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -29,6 +29,11 @@ final class EndpointCore: ChannelInboundHandler {
     private var flushScheduled = false
     private var reading = false
     private var batch: PacketBatch
+    /// Writes the batches straight to the socket.
+    private let sender: DatagramSender
+    /// Write passes handed to the channel (the socket would block) and not yet written by it: later passes
+    /// queue behind them rather than overtake them.
+    private var passesQueuedInChannel = 0
     /// Scratch for the stream data of one ngtcp2 write call (ngtcp2 copies the vectors): one per
     /// endpoint rather than per connection, since only one connection writes at a time on the loop.
     let streamVectors = UnsafeMutablePointer<ngtcp2_vec>.allocate(capacity: EndpointCore.streamVectorCapacity)
@@ -45,9 +50,10 @@ final class EndpointCore: ChannelInboundHandler {
 
     init(
         loop: any EventLoop, server: QUICServerConfiguration?, acceptor: AsyncStream<QUICConnection>.Continuation?,
-        options: QUICEndpointOptions, logger: Logger
+        options: QUICEndpointOptions, socket: CInt, logger: Logger
     ) throws {
         self.loop = loop
+        self.sender = DatagramSender(descriptor: socket)
         self.logger = logger
         self.acceptor = acceptor
         self.maxConnections = options.maxConnections
@@ -113,6 +119,13 @@ final class EndpointCore: ChannelInboundHandler {
     /// hand the data to on this loop (as a relay forwarding to another connection does). Data written
     /// further down such a chain goes out in a flush of its own.
     static let readFlushTicks = 2
+
+    func channelInactive(context: ChannelHandlerContext) {
+        sender.close()  // NIO closed the descriptor; its number may be reused at once
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { sender.close() }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // ICMP errors and the like surface here; they concern one peer, never the endpoint.
@@ -337,20 +350,35 @@ final class EndpointCore: ChannelInboundHandler {
 
     private func emit() {
         guard let context, !batch.isEmpty else { return }
-        write(batch.drain(), to: context)
+        let envelopes = batch.drain()
+        var written = 0
+        if passesQueuedInChannel == 0 {
+            let refused = statistics.sendErrors
+            written = sender.send(envelopes, statistics: &statistics)
+            if statistics.sendErrors > refused {
+                logger.debug("the kernel refused packets", metadata: ["errno": "\(sender.lastError)"])
+            }
+        }
+        if written < envelopes.count { queueInChannel(envelopes[written...], context: context) }
         batch.recycle()  // the envelopes are gone (written, or queued by the channel with their own references)
     }
 
-    private func write(_ envelopes: consuming [AddressedEnvelope<ByteBuffer>], to context: ChannelHandlerContext) {
-        for envelope in envelopes {
+    /// Hands packets the socket would not take now to the channel, which writes them once it does.
+    private func queueInChannel(_ envelopes: ArraySlice<AddressedEnvelope<ByteBuffer>>, context: ChannelHandlerContext)
+    {
+        let passWritten = context.eventLoop.makePromise(of: Void.self)
+        for (index, envelope) in zip(envelopes.indices, envelopes) {
             statistics.sendCalls += 1
             statistics.datagramsSent +=
                 envelope.metadata?.segmentSize.map {
                     (envelope.data.readableBytes + $0 - 1) / $0
                 } ?? 1
-            context.write(wrapOutboundOut(envelope), promise: nil)
+            context.write(wrapOutboundOut(envelope), promise: index == envelopes.endIndex - 1 ? passWritten : nil)
         }
         context.flush()
+        passesQueuedInChannel += 1
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        passWritten.futureResult.whenComplete { _ in bound.value.passesQueuedInChannel -= 1 }
     }
 
     // MARK: shutdown
@@ -392,6 +420,8 @@ public struct QUICEndpointStatistics: Sendable {
     /// Write calls handed to the socket; fewer than `datagramsSent` when GSO batches packets.
     public var sendCalls = 0
     public var packetsDropped = 0
+    /// Packets (or GSO runs) the kernel refused to send (EMSGSIZE, ENETUNREACH, ...); lost like on the wire.
+    public var sendErrors = 0
     public var statelessResetsSent = 0
     public var connectionsAccepted = 0
     public var connectionsClosed = 0

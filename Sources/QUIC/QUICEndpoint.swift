@@ -1,3 +1,4 @@
+import CDatagramSocket
 public import Logging
 public import NIOCore
 public import NIOPosix
@@ -59,15 +60,19 @@ public final class QUICEndpoint: Sendable {
                 .channelOption(.datagramReceiveOffload, value: true)
                 .channelOption(.datagramReceiveSegmentSize, value: true)
         }
+        // The socket is opened here rather than by NIO so that the endpoint can write it directly
+        // (DatagramSender); NIO owns it from now on and closes it with the channel.
         let channel: any Channel
         do {
+            let socket = try bindSocket(host: host, port: port)
             channel = try await bootstrap.channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let core = try EndpointCore(
-                        loop: channel.eventLoop, server: server, acceptor: acceptor, options: options, logger: logger)
+                        loop: channel.eventLoop, server: server, acceptor: acceptor, options: options, socket: socket,
+                        logger: logger)
                     try channel.pipeline.syncOperations.addHandler(core)
                 }
-            }.bind(host: host, port: port).get()
+            }.withBoundSocket(socket).get()
         } catch {
             throw QUICEndpointError("cannot bind UDP \(host):\(port): \(error)")
         }
@@ -131,4 +136,12 @@ public final class QUICEndpoint: Sendable {
         let core = self.core
         return (try? await eventLoop.submit { core.value.connectionCount }.get()) ?? 0
     }
+}
+
+/// Opens a UDP socket bound to `host`:`port` (0: an ephemeral port).
+private func bindSocket(host: String, port: Int) throws -> CInt {
+    let address = try SocketAddress.makeAddressResolvingHost(host, port: port)
+    let descriptor = address.withSockAddr { pointer, length in cdatagram_socket_bind(pointer, socklen_t(length)) }
+    guard descriptor >= 0 else { throw IOError(errnoCode: -descriptor, reason: "bind") }
+    return descriptor
 }
