@@ -30,6 +30,37 @@ struct ModelTests {
         #expect(pointers[0] == payload.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) })
     }
 
+    @Test func parkedConsumersWakeForEachFrameAndACancelledOneEndsAlone() async throws {
+        let group = TrackProducer(name: "t").appendGroup()
+        let parked = NIOLockedValueBox(0)
+        try await withThrowingTaskGroup(of: [String].self) { tasks in
+            for _ in 0..<3 {
+                tasks.addTask {
+                    var frames: [String] = []
+                    for try await frame in group.consume() { frames.append(String(buffer: frame.payload)) }
+                    return frames
+                }
+            }
+            // One more consumer, cancelled while it waits for a frame that never comes to it.
+            let cancelled = Task {
+                var iterator = group.consume().makeAsyncIterator()
+                parked.withLockedValue { $0 += 1 }
+                return try await iterator.next()
+            }
+            for _ in 0..<200 where parked.withLockedValue({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(5)) }
+            try await Task.sleep(for: .milliseconds(20))
+            cancelled.cancel()
+            await #expect(throws: CancellationError.self) { _ = try await cancelled.value }
+            for index in 0..<50 {
+                group.write(ByteBuffer(string: "frame-\(index)"))
+                if index % 10 == 0 { await Task.yield() }
+            }
+            group.finish()
+            let expected = (0..<50).map { "frame-\($0)" }
+            for try await frames in tasks { #expect(frames == expected) }
+        }
+    }
+
     @Test func abortedGroupThrowsItsCode() async throws {
         let group = TrackProducer(name: "t").appendGroup()
         group.write(ByteBuffer(string: "partial"))

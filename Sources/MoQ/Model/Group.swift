@@ -34,11 +34,11 @@ final class GroupState: Sendable {
     }
 
     func update(_ body: (inout State) -> Void) {
-        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+        let waiters = state.withLockedValue { state -> WokenWaiters in
             body(&state)
             return state.waiters.takeAll()
         }
-        for waiter in waiters { waiter.resume() }
+        waiters.resumeAll()
     }
 }
 

@@ -85,11 +85,11 @@ final class TrackState: Sendable {
     }
 
     func update<T>(_ body: (inout State) -> T) -> T {
-        let (result, waiters) = state.withLockedValue { state -> (T, [CheckedContinuation<Void, Never>]) in
+        let (result, waiters) = state.withLockedValue { state -> (T, WokenWaiters) in
             let result = body(&state)
             return (result, state.waiters.takeAll())
         }
-        for waiter in waiters { waiter.resume() }
+        waiters.resumeAll()
         return result
     }
 
