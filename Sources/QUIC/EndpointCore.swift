@@ -27,6 +27,11 @@ final class EndpointCore: ChannelInboundHandler {
     /// Connections that received packets in the current read but hold their ACK back (`ConnectionCore.receive`).
     private var deferred: [ConnectionCore] = []
     private var flushScheduled = false
+    /// Loop ticks until the scheduled flush.
+    private var flushTicksLeft = 0
+    /// The loop task that counts those ticks, made once rather than per read. It holds the endpoint, so it
+    /// lives from `handlerAdded` to `handlerRemoved`.
+    private var flushTick: (@Sendable () -> Void)?
     private var reading = false
     private var batch: PacketBatch
     /// Writes the batches straight to the socket.
@@ -70,6 +75,8 @@ final class EndpointCore: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        flushTick = { bound.value.countFlushTick() }
         localAddress = context.channel.localAddress
     }
 
@@ -125,7 +132,10 @@ final class EndpointCore: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) { sender.close() }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        sender.close()
+        flushTick = nil
+    }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // ICMP errors and the like surface here; they concern one peer, never the endpoint.
@@ -295,16 +305,15 @@ final class EndpointCore: ChannelInboundHandler {
 
     /// Flushes every dirty connection `ticks` loop ticks from now, unless a flush is already scheduled.
     private func scheduleFlush(afterTicks ticks: Int) {
-        guard !flushScheduled else { return }
+        guard !flushScheduled, let flushTick else { return }
         flushScheduled = true
-        deferFlush(ticks: ticks)
+        flushTicksLeft = ticks
+        loop.execute(flushTick)
     }
 
-    private func deferFlush(ticks: Int) {
-        let bound = NIOLoopBound(self, eventLoop: loop)
-        loop.execute {
-            if ticks > 1 { bound.value.deferFlush(ticks: ticks - 1) } else { bound.value.flushDirty() }
-        }
+    private func countFlushTick() {
+        flushTicksLeft -= 1
+        if flushTicksLeft > 0, let flushTick { loop.execute(flushTick) } else { flushDirty() }
     }
 
     func flushDirty() {
@@ -360,7 +369,7 @@ final class EndpointCore: ChannelInboundHandler {
             }
         }
         if written < envelopes.count { queueInChannel(envelopes[written...], context: context) }
-        batch.recycle()  // the envelopes are gone (written, or queued by the channel with their own references)
+        batch.recycle(envelopes)  // written, or queued by the channel with their own references
     }
 
     /// Hands packets the socket would not take now to the channel, which writes them once it does.

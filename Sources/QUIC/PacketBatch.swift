@@ -102,17 +102,21 @@ struct PacketBatch {
         runs.removeAll(keepingCapacity: true)
     }
 
-    /// Ends the pass: returns every envelope. Call `recycle()` once the socket has taken them.
+    /// Ends the pass: returns every envelope. Hand the array back to `recycle` once the socket took them.
     mutating func drain() -> [AddressedEnvelope<ByteBuffer>] {
         closeRun()
         sealBuffer()
-        defer { envelopes = [] }
-        return envelopes
+        var drained: [AddressedEnvelope<ByteBuffer>] = []
+        swap(&drained, &envelopes)
+        return drained
     }
 
     /// Starts the next pass in the same buffer when the socket no longer holds the last pass's envelopes
     /// (the usual case: they were written at once), else in a fresh one (`clear` allocates when shared).
-    mutating func recycle() {
+    /// The drained array is kept for the next pass's envelopes.
+    mutating func recycle(_ drained: consuming [AddressedEnvelope<ByteBuffer>]) {
+        drained.removeAll(keepingCapacity: true)  // first, so that the buffer is no longer shared with them
+        envelopes = drained
         if buffer.writerIndex > 0 { buffer.clear() }
         runStart = 0
     }
