@@ -12,7 +12,7 @@ final class DatagramSender {
     private var messages: UnsafeMutablePointer<cdatagram_message>
     private var addresses: UnsafeMutablePointer<sockaddr_storage>
     /// The socket was closed (NIO owns the descriptor): nothing may be written to its number any more.
-    private(set) var isClosed = false
+    private var isClosed = false
     /// The errno of the last message the kernel refused, 0 if none.
     private(set) var lastError: CInt = 0
 
@@ -57,9 +57,7 @@ final class DatagramSender {
                 statistics.sendErrors += 1
                 continue
             }
-            let segmentSize = envelope.metadata?.segmentSize ?? 0
-            statistics.datagramsSent +=
-                segmentSize > 0 ? (envelope.data.readableBytes + segmentSize - 1) / segmentSize : 1
+            statistics.datagramsSent += envelope.datagramCount
         }
         if result.dropped > 0 { lastError = result.last_error }
         return Int(result.handled)
@@ -72,5 +70,13 @@ final class DatagramSender {
         capacity = max(count, capacity * 2, 16)
         messages = .allocate(capacity: capacity)
         addresses = .allocate(capacity: capacity)
+    }
+}
+
+extension AddressedEnvelope<ByteBuffer> {
+    /// The datagrams this write puts on the wire: a GSO run is cut into segments (the last may be shorter).
+    var datagramCount: Int {
+        guard let segmentSize = metadata?.segmentSize, segmentSize > 0 else { return 1 }
+        return (data.readableBytes + segmentSize - 1) / segmentSize
     }
 }

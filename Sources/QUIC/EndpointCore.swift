@@ -132,10 +132,7 @@ final class EndpointCore: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
-        sender.close()
-        flushTick = nil
-    }
+    func handlerRemoved(context: ChannelHandlerContext) { flushTick = nil }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // ICMP errors and the like surface here; they concern one peer, never the endpoint.
@@ -378,10 +375,7 @@ final class EndpointCore: ChannelInboundHandler {
         let passWritten = context.eventLoop.makePromise(of: Void.self)
         for (index, envelope) in zip(envelopes.indices, envelopes) {
             statistics.sendCalls += 1
-            statistics.datagramsSent +=
-                envelope.metadata?.segmentSize.map {
-                    (envelope.data.readableBytes + $0 - 1) / $0
-                } ?? 1
+            statistics.datagramsSent += envelope.datagramCount
             context.write(wrapOutboundOut(envelope), promise: index == envelopes.endIndex - 1 ? passWritten : nil)
         }
         context.flush()
