@@ -48,7 +48,7 @@ final class ConnectionCore: DeadlineHolder {
     /// ngtcp2's next expiry without the pacing time the last write pass set, when that one need not wake
     /// the loop (`writePackets`); `armTimer`, which follows, takes it.
     private var timerExpiry: UInt64?
-    /// Whether the ACK for a received packet waits for the next one (connections that only receive).
+    /// Whether the ACK for a received packet waits for the next packet in or out (`AckDeferral`).
     private var ackDeferral: AckDeferral
     private(set) var closeError: QUICConnectionError?
 
@@ -259,17 +259,17 @@ final class ConnectionCore: DeadlineHolder {
             path.remote.addr = Self.store(remote, in: remoteStorage, length: &path.remote.addrlen)
         }
         let now = monotonicNow()
-        // Decided before the read: a packet that acknowledges our data may leave some of it to resend.
-        let deferAck = ackDeferral.deferAcknowledgement(at: now) {
-            !pathChanged && phase == .established && sendsNothing
-        }
         var info = ngtcp2_pkt_info()
         info.ecn = ecn
         let rv = cngtcp2_conn_read_pkt(
             conn, &path, &info, packet.baseAddress!.assumingMemoryBound(to: UInt8.self), packet.count, now)
         if rv != 0 { handleLibraryError(Int32(rv)) }
         if isServer, phase == .established { releaseTLSSession() }
-        if deferAck, rv == 0, phase == .established {
+        // Decided after the read, which may have opened a window for data waiting here.
+        let deferAck = ackDeferral.deferAcknowledgement(
+            at: now, canWait: rv == 0 && !pathChanged && phase == .established && nothingQueued
+        ) { nothingInFlight }
+        if deferAck {
             endpoint.deferredAcknowledgement(self)
         } else {
             endpoint.needsWrite(self)
@@ -279,9 +279,9 @@ final class ConnectionCore: DeadlineHolder {
     /// No stream data or datagram waits here to be sent.
     private var nothingQueued: Bool { sendable.isEmpty && pendingDatagrams.isEmpty }
 
-    /// Nothing of ours in flight or waiting to be sent: a write pass would only acknowledge.
-    private var sendsNothing: Bool {
-        guard let conn, nothingQueued else { return false }
+    /// Nothing of ours in flight: every packet we sent was acknowledged (or declared lost).
+    private var nothingInFlight: Bool {
+        guard let conn else { return false }
         var info = ngtcp2_conn_info()
         cngtcp2_conn_get_conn_info(conn, &info)
         return info.bytes_in_flight == 0
@@ -405,6 +405,8 @@ final class ConnectionCore: DeadlineHolder {
         // a packet, and every received packet triggers another pass); ACKs and other frames still go out.
         var connectionBlocked = false
         var drained = false
+        var sentStreamData = false
+        defer { if sentStreamData { ackDeferral.sentStreamData(at: now) } }
 
         while budget > 0 {
             var streamID: Int64 = -1
@@ -432,6 +434,7 @@ final class ConnectionCore: DeadlineHolder {
             if written < 0 {
                 switch Int32(written) {
                 case NGTCP2_ERR_WRITE_MORE:
+                    sentStreamData = true
                     state?.didSend(Int(consumed), allWithFin: flags & UInt32(NGTCP2_WRITE_STREAM_FLAG_FIN) != 0)
                     rotate(state)
                     continue
@@ -454,6 +457,7 @@ final class ConnectionCore: DeadlineHolder {
                 }
             }
             if consumed >= 0, let state {
+                sentStreamData = sentStreamData || consumed > 0
                 state.didSend(Int(consumed), allWithFin: flags & UInt32(NGTCP2_WRITE_STREAM_FLAG_FIN) != 0)
                 rotate(state)
             }

@@ -3,7 +3,8 @@ import Testing
 
 @testable import QUIC
 
-/// ACKs of a connection that only receives: every second packet or after max_ack_delay, not every read.
+/// ACKs of a connection that only receives (every second packet or after max_ack_delay, not every read) and
+/// of one that sends stream data steadily (with its next data).
 @Suite(.timeLimit(.minutes(1)))
 struct AckDeferralTests {
     static let millisecond: UInt64 = 1_000_000
@@ -13,7 +14,7 @@ struct AckDeferralTests {
         var deferred: [Bool] = []
         for index in 1...6 {
             let now = UInt64(index) * 10 * Self.millisecond
-            let waits = policy.deferAcknowledgement(at: now) { true }
+            let waits = policy.deferAcknowledgement(at: now, canWait: true) { true }
             deferred.append(waits)
             if waits {
                 #expect(policy.deadline == now + 24 * Self.millisecond)
@@ -29,7 +30,7 @@ struct AckDeferralTests {
     @Test func packetsFartherApartThanHalfTheDelayAreAcknowledgedAtOnce() {
         var policy = AckDeferral(maxAckDelay: 25 * Self.millisecond)
         for index in 1...5 {
-            #expect(!policy.deferAcknowledgement(at: UInt64(index) * 13 * Self.millisecond) { true })
+            #expect(!policy.deferAcknowledgement(at: UInt64(index) * 13 * Self.millisecond, canWait: true) { true })
         }
     }
 
@@ -40,7 +41,7 @@ struct AckDeferralTests {
         for burst in 0..<30 {
             for packet in 0..<40 {
                 let now = 1 + UInt64(burst) * 33 * Self.millisecond + UInt64(packet) * 50_000
-                #expect(!policy.deferAcknowledgement(at: now) { true })
+                #expect(!policy.deferAcknowledgement(at: now, canWait: true) { true })
             }
         }
     }
@@ -50,8 +51,8 @@ struct AckDeferralTests {
         var zero = AckDeferral(maxAckDelay: 0)
         for index in 1...5 {
             let now = UInt64(index) * 2 * Self.millisecond
-            #expect(!sending.deferAcknowledgement(at: now) { false })
-            #expect(!zero.deferAcknowledgement(at: now) { true })
+            #expect(!sending.deferAcknowledgement(at: now, canWait: true) { false })
+            #expect(!zero.deferAcknowledgement(at: now, canWait: true) { true })
         }
     }
 
@@ -62,14 +63,88 @@ struct AckDeferralTests {
             asked += 1
             return true
         }
-        let first = policy.deferAcknowledgement(at: 1 * Self.millisecond, receiveOnly: ask)
+        let first = policy.deferAcknowledgement(at: 1 * Self.millisecond, canWait: true, receiveOnly: ask)
         #expect(!first && asked == 0)  // no previous packet yet
-        let inBurst = policy.deferAcknowledgement(at: 1 * Self.millisecond + 10_000, receiveOnly: ask)
+        let inBurst = policy.deferAcknowledgement(at: 1 * Self.millisecond + 10_000, canWait: true, receiveOnly: ask)
         #expect(!inBurst && asked == 0)
-        let steady = policy.deferAcknowledgement(at: 5 * Self.millisecond, receiveOnly: ask)
+        let steady = policy.deferAcknowledgement(at: 5 * Self.millisecond, canWait: true, receiveOnly: ask)
         #expect(steady && asked == 1)
-        let whileWaiting = policy.deferAcknowledgement(at: 9 * Self.millisecond, receiveOnly: ask)
+        let whileWaiting = policy.deferAcknowledgement(at: 9 * Self.millisecond, canWait: true, receiveOnly: ask)
         #expect(!whileWaiting && asked == 1)  // an ACK already waits
+    }
+
+    /// A relay forwards a frame every 10 ms; the subscriber's packet (its ACK, every other one with a PING)
+    /// arrives half a millisecond after each. From the second frame on, the ACK waits for the next frame.
+    @Test func aSteadySendersAcknowledgementsWaitForItsNextData() {
+        var policy = AckDeferral(maxAckDelay: 25 * Self.millisecond)
+        var deferred: [Bool] = []
+        for index in 1...5 {
+            let sentAt = UInt64(index) * 10 * Self.millisecond
+            policy.wrote()
+            policy.sentStreamData(at: sentAt)
+            let arrival = sentAt + Self.millisecond / 2
+            let waits = policy.deferAcknowledgement(at: arrival, canWait: true) { false }
+            deferred.append(waits)
+            if waits { #expect(policy.deadline == arrival + 24 * Self.millisecond) }
+        }
+        #expect(deferred == [false, true, true, true, true])
+    }
+
+    @Test func aSenderThatPausesBurstsOrHasDataQueuedAcknowledgesAtOnce() {
+        let ms = Self.millisecond
+        // Frames 40 ms apart: the next one would come after the deadline.
+        var slow = AckDeferral(maxAckDelay: 25 * ms)
+        for index in 1...4 { slow.sentStreamData(at: UInt64(index) * 40 * ms) }
+        #expect(!slow.deferAcknowledgement(at: 160 * ms + ms / 2, canWait: true) { false })
+        // Write passes in one burst count as one: no rate is known.
+        var burst = AckDeferral(maxAckDelay: 25 * ms)
+        for index in 1...20 { burst.sentStreamData(at: 5 * ms + UInt64(index) * 100_000) }
+        #expect(!burst.deferAcknowledgement(at: 8 * ms, canWait: true) { false })
+        // Steady until 10 ms ago, then silent for longer than half the delay.
+        var paused = AckDeferral(maxAckDelay: 25 * ms)
+        for index in 1...4 { paused.sentStreamData(at: UInt64(index) * 10 * ms) }
+        #expect(!paused.deferAcknowledgement(at: 53 * ms, canWait: true) { false })
+        // Steady, but data waits to be sent (or the packet was not read cleanly): the pass goes now.
+        var queued = AckDeferral(maxAckDelay: 25 * ms)
+        for index in 1...4 { queued.sentStreamData(at: UInt64(index) * 10 * ms) }
+        #expect(!queued.deferAcknowledgement(at: 41 * ms, canWait: false) { true })
+        #expect(queued.deferAcknowledgement(at: 42 * ms, canWait: true) { false })
+    }
+
+    /// A client writes a small chunk every 10 ms (a 100 frames/s publisher) to a server that only reads. The
+    /// server's ACK-only packets carry a PING every other time (ngtcp2); the client acknowledges those with
+    /// its next chunk instead of an ACK-only packet of its own: one datagram per chunk, not a quarter more
+    /// (124 for 99 chunks without this rule, 100 with it).
+    @Test func aSteadySenderAcknowledgesWithItsData() async throws {
+        try await withEchoServer { server in
+            let client = try await makeClient()
+            let connection = try await client.connect(
+                host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned())
+            let chunks = 100
+            let payload = patternBytes(chunks * 200)
+            let stream = try await connection.openUnidirectionalStream()
+            try await stream.write(payload.getSlice(at: 0, length: 200)!)
+            try await Task.sleep(for: .milliseconds(50))
+            let before = await client.statistics()
+            let serverBefore = await server.statistics()
+            for index in 1..<chunks {
+                try await Task.sleep(for: .milliseconds(10))
+                try await stream.write(payload.getSlice(at: index * 200, length: 200)!)
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            let after = await client.statistics()
+            let serverAfter = await server.statistics()
+            let sent = after.datagramsSent - before.datagramsSent
+            let pings = (serverAfter.datagramsSent - serverBefore.datagramsSent) / 2
+            #expect(sent >= chunks - 1)
+            // Before: one ACK-only reply per PING on top of the chunks.
+            #expect(sent < chunks - 1 + pings / 2, "client sent \(sent) datagrams for \(chunks - 1) chunks")
+            try await stream.finish()
+            let reply = try #require(await connection.incomingStreams.first { _ in true })
+            #expect(try await reply.readAll(limit: payload.readableBytes + 1) == payload)
+            connection.close(code: 0)
+            await client.close()
+        }
     }
 
     /// A client writes small chunks on a unidirectional stream every 2 ms; the echo server only reads until
