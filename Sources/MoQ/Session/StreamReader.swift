@@ -59,18 +59,48 @@ struct StreamReader {
         }
     }
 
-    /// Exactly `count` bytes (a frame payload), as one buffer; slices of the received chunks when they
-    /// hold the whole payload, so large frames are not copied twice. A frame may be cached for long: a
-    /// slice that would keep alive much more memory than itself is copied out instead (once, on receipt).
+    /// Exactly `count` bytes (a frame payload), as one buffer: a slice of the received chunk when it holds
+    /// the whole payload, else gathered from the chunks (`gather`). A frame may be cached for long: a slice
+    /// that would keep alive much more memory than itself is copied out instead (once, on receipt).
     mutating func readBytes(_ count: Int) async throws -> ByteBuffer {
-        while buffer.readableBytes < count {
+        if buffer.readableBytes == 0, count > 0 {
             guard try await fill() else { throw WireError.truncated }
         }
+        if buffer.readableBytes < count { return try await gather(count) }
         let payload = buffer.readSlice(length: count)!
         guard payload.storageCapacity > 2 * count + 1024 else { return payload }
         var copy = ByteBufferAllocator().buffer(capacity: count)
         copy.writeImmutableBuffer(payload)
         return copy
+    }
+
+    /// A payload spread over several chunks, copied once into a buffer of its own. Appending the chunks to
+    /// the stream's buffer instead would regrow it several times per large frame: a realloc, a copy and
+    /// fresh pages each time (for a 64 KiB frame, glibc even mmapped the last one). The buffer starts at
+    /// twice what arrived so far, at least 64 KiB, and grows likewise, never past `count`: memory follows
+    /// the bytes the peer sent (plus at most 64 KiB per stream), not the length it declared.
+    private mutating func gather(_ count: Int) async throws -> ByteBuffer {
+        var payload = ByteBufferAllocator().buffer(capacity: min(count, max(2 * buffer.readableBytes, 64 << 10)))
+        payload.writeBuffer(&buffer)
+        while payload.readableBytes < count {
+            guard !finished, var chunk = try await stream.read() else {
+                finished = true
+                throw WireError.truncated
+            }
+            let needed = count - payload.readableBytes
+            if chunk.readableBytes > needed {
+                var head = chunk.readSlice(length: needed)!
+                payload.writeBuffer(&head)
+                buffer = chunk
+            } else {
+                if payload.writableBytes < chunk.readableBytes {
+                    let wanted = payload.readableBytes + chunk.readableBytes
+                    payload.reserveCapacity(min(count, max(2 * payload.readableBytes, wanted)))
+                }
+                payload.writeBuffer(&chunk)
+            }
+        }
+        return payload
     }
 
     /// Bytes read but not consumed yet.
