@@ -116,67 +116,60 @@ struct AckDeferralTests {
     /// its next chunk instead of an ACK-only packet of its own: one datagram per chunk, not a quarter more
     /// (124 for 99 chunks without this rule, 100 with it).
     @Test func aSteadySenderAcknowledgesWithItsData() async throws {
-        try await withEchoServer { server in
-            let client = try await makeClient()
-            let connection = try await client.connect(
-                host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned())
-            let chunks = 100
-            let payload = patternBytes(chunks * 200)
-            let stream = try await connection.openUnidirectionalStream()
-            try await stream.write(payload.getSlice(at: 0, length: 200)!)
-            try await Task.sleep(for: .milliseconds(50))
-            let before = await client.statistics()
-            let serverBefore = await server.statistics()
-            for index in 1..<chunks {
-                try await Task.sleep(for: .milliseconds(10))
-                try await stream.write(payload.getSlice(at: index * 200, length: 200)!)
-            }
-            try await Task.sleep(for: .milliseconds(50))
-            let after = await client.statistics()
-            let serverAfter = await server.statistics()
-            let sent = after.datagramsSent - before.datagramsSent
-            let pings = (serverAfter.datagramsSent - serverBefore.datagramsSent) / 2
-            #expect(sent >= chunks - 1)
-            // Before: one ACK-only reply per PING on top of the chunks.
-            #expect(sent < chunks - 1 + pings / 2, "client sent \(sent) datagrams for \(chunks - 1) chunks")
-            try await stream.finish()
-            let reply = try #require(await connection.incomingStreams.first { _ in true })
-            #expect(try await reply.readAll(limit: payload.readableBytes + 1) == payload)
-            connection.close(code: 0)
-            await client.close()
-        }
+        let counts = try await Self.upload(chunkEvery: .milliseconds(10))
+        let pings = counts.serverSent / 2
+        #expect(counts.clientSent >= Self.chunks - 1)
+        // Before: one ACK-only reply per PING on top of the chunks.
+        #expect(
+            counts.clientSent < Self.chunks - 1 + pings / 2,
+            "client sent \(counts.clientSent) datagrams for \(Self.chunks - 1) chunks")
     }
 
     /// A client writes small chunks on a unidirectional stream every 2 ms; the echo server only reads until
     /// the FIN. Acknowledging every packet, the server would send one ACK per chunk (and ngtcp2 a PING with
     /// every second one, which the client answers); with deferral about one per two. All bytes arrive.
     @Test func aServerThatOnlyReadsAcknowledgesAboutEverySecondPacket() async throws {
+        let counts = try await Self.upload(chunkEvery: .milliseconds(2))
+        let (sent, received) = (counts.serverSent, counts.serverReceived)
+        #expect(received >= Self.chunks - 1)
+        #expect(sent * 4 <= received * 3, "server sent \(sent) datagrams for \(received) received")
+        #expect(sent * 4 >= received, "server sent \(sent) datagrams for \(received) received")
+    }
+
+    static let chunks = 100
+
+    /// Writes `chunks` chunks of 200 bytes on a unidirectional stream to the echo server, `chunkEvery`
+    /// apart, checks the echo, and returns the datagrams counted while chunks 2 to `chunks` went out.
+    static func upload(chunkEvery interval: Duration) async throws -> (
+        clientSent: Int, serverSent: Int, serverReceived: Int
+    ) {
         try await withEchoServer { server in
             let client = try await makeClient()
             let connection = try await client.connect(
                 host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned())
-            let chunks = 100
             let payload = patternBytes(chunks * 200)
             let stream = try await connection.openUnidirectionalStream()
             try await stream.write(payload.getSlice(at: 0, length: 200)!)
             try await Task.sleep(for: .milliseconds(50))
-            let before = await server.statistics()
+            let clientBefore = await client.statistics()
+            let serverBefore = await server.statistics()
             for index in 1..<chunks {
-                try await Task.sleep(for: .milliseconds(2))
+                try await Task.sleep(for: interval)
                 try await stream.write(payload.getSlice(at: index * 200, length: 200)!)
             }
             try await Task.sleep(for: .milliseconds(50))
-            let after = await server.statistics()
-            let received = after.datagramsReceived - before.datagramsReceived
-            let sent = after.datagramsSent - before.datagramsSent
-            #expect(received >= chunks - 1)
-            #expect(sent * 4 <= received * 3, "server sent \(sent) datagrams for \(received) received")
-            #expect(sent * 4 >= received, "server sent \(sent) datagrams for \(received) received")
+            let clientAfter = await client.statistics()
+            let serverAfter = await server.statistics()
             try await stream.finish()
             let reply = try #require(await connection.incomingStreams.first { _ in true })
             #expect(try await reply.readAll(limit: payload.readableBytes + 1) == payload)
             connection.close(code: 0)
             await client.close()
+            return (
+                Int(clientAfter.datagramsSent - clientBefore.datagramsSent),
+                Int(serverAfter.datagramsSent - serverBefore.datagramsSent),
+                Int(serverAfter.datagramsReceived - serverBefore.datagramsReceived)
+            )
         }
     }
 }
