@@ -457,7 +457,7 @@ final class ConnectionCore: DeadlineHolder {
                 }
             }
             if consumed >= 0, let state {
-                sentStreamData = sentStreamData || consumed > 0
+                if consumed > 0 { sentStreamData = true }
                 state.didSend(Int(consumed), allWithFin: flags & UInt32(NGTCP2_WRITE_STREAM_FLAG_FIN) != 0)
                 rotate(state)
             }

@@ -17,12 +17,18 @@ struct StreamReader {
         self.limits = limits
     }
 
-    /// Pulls the next chunk into the buffer; false at FIN.
-    private mutating func fill() async throws -> Bool {
+    /// The stream's next chunk, nil at FIN.
+    private mutating func nextChunk() async throws -> ByteBuffer? {
         guard !finished, let chunk = try await stream.read() else {
             finished = true
-            return false
+            return nil
         }
+        return chunk
+    }
+
+    /// Pulls the next chunk into the buffer; false at FIN.
+    private mutating func fill() async throws -> Bool {
+        guard let chunk = try await nextChunk() else { return false }
         if buffer.readableBytes == 0 {
             buffer = chunk
         } else {
@@ -83,22 +89,14 @@ struct StreamReader {
         var payload = ByteBufferAllocator().buffer(capacity: min(count, max(2 * buffer.readableBytes, 64 << 10)))
         payload.writeBuffer(&buffer)
         while payload.readableBytes < count {
-            guard !finished, var chunk = try await stream.read() else {
-                finished = true
-                throw WireError.truncated
+            guard var chunk = try await nextChunk() else { throw WireError.truncated }
+            var part = chunk.readSlice(length: min(chunk.readableBytes, count - payload.readableBytes))!
+            if payload.writableBytes < part.readableBytes {
+                let wanted = payload.readableBytes + part.readableBytes
+                payload.reserveCapacity(min(count, max(2 * payload.readableBytes, wanted)))
             }
-            let needed = count - payload.readableBytes
-            if chunk.readableBytes > needed {
-                var head = chunk.readSlice(length: needed)!
-                payload.writeBuffer(&head)
-                buffer = chunk
-            } else {
-                if payload.writableBytes < chunk.readableBytes {
-                    let wanted = payload.readableBytes + chunk.readableBytes
-                    payload.reserveCapacity(min(count, max(2 * payload.readableBytes, wanted)))
-                }
-                payload.writeBuffer(&chunk)
-            }
+            payload.writeBuffer(&part)
+            if chunk.readableBytes > 0 { buffer = chunk }  // the next message's first bytes
         }
         return payload
     }
