@@ -702,13 +702,17 @@ final class ConnectionCore: DeadlineHolder {
         if let code { state.inbound?.fail(.reset(code: code)) } else { state.inbound?.fail(.locallyClosed) }
         state.failWriters(code.map { .stopSending(code: $0) } ?? .locallyClosed)
         state.send.discard()
-        // Remote-initiated streams: give the peer its stream credit back (ngtcp2 leaves that to us).
+        // Remote-initiated streams: give the peer its stream credit back (ngtcp2 leaves that to us), in a
+        // packet of its own if need be. A bidirectional stream closes when our FIN is acknowledged, often by
+        // an ACK-only packet, which leaves nothing else to write: the peer, maybe blocked on that credit,
+        // would wait until its idle timeout.
         if let conn, ngtcp2_conn_is_local_stream(conn, id) == 0 {
             if id & 0x2 == 0 {
                 ngtcp2_conn_extend_max_streams_bidi(conn, 1)
             } else {
                 ngtcp2_conn_extend_max_streams_uni(conn, 1)
             }
+            endpoint.needsWrite(self)
         }
     }
 

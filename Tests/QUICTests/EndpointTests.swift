@@ -268,6 +268,27 @@ struct EndpointTests {
             await client.close()
         }
     }
+
+    /// With a limit of one stream, every round trip needs the credit of the one before: the server returns it
+    /// when the client acknowledges its FIN (an ACK-only packet) and must send it then, not wait for a reason.
+    @Test func streamCreditReturnsAfterEveryRoundTrip() async throws {
+        var transport = QUICTransportConfiguration()
+        transport.maxIncomingBidirectionalStreams = 1
+        try await withEchoServer(transport: transport) { server in
+            let client = try await makeClient()
+            let connection = try await client.connect(
+                host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned())
+            for round in 0..<40 {
+                let payload = patternBytes(100, seed: UInt64(round + 1))
+                let echoed = try await withTimeout(.seconds(3), "round trip \(round)") {
+                    try await echoRoundTrip(connection, payload)
+                }
+                #expect(echoed == payload)
+            }
+            connection.close()
+            await client.close()
+        }
+    }
 }
 
 /// A counter shared between a test and the tasks it starts.
