@@ -789,22 +789,36 @@ final class ConnectionCore: DeadlineHolder {
     }
 
     private func tryOpen(bidirectional: Bool, continuation: CheckedContinuation<QUICStream, any Error>) -> Bool {
-        guard let conn, let handle else { return false }
+        do {
+            guard let stream = try openIfCredit(bidirectional: bidirectional) else { return false }
+            continuation.resume(returning: stream)
+        } catch {
+            continuation.resume(throwing: error)
+        }
+        return true
+    }
+
+    /// Opens a stream at once when nothing waits to open one before it and the peer's limit allows it;
+    /// nil when the caller has to wait (`openStream`).
+    func openNow(bidirectional: Bool) throws -> QUICStream? {
+        if let closeError { throw QUICStreamError.connectionClosed(closeError) }
+        guard openWaiters.isEmpty else { return nil }
+        return try openIfCredit(bidirectional: bidirectional)
+    }
+
+    /// A new stream, nil when the peer's stream limit is reached (or the handshake is not done).
+    private func openIfCredit(bidirectional: Bool) throws -> QUICStream? {
+        guard let conn, let handle else { return nil }
         var id: Int64 = -1
         let rv =
             bidirectional ? ngtcp2_conn_open_bidi_stream(conn, &id, nil) : ngtcp2_conn_open_uni_stream(conn, &id, nil)
-        if rv == NGTCP2_ERR_STREAM_ID_BLOCKED { return false }
+        if rv == NGTCP2_ERR_STREAM_ID_BLOCKED { return nil }
         guard rv == 0 else {
-            continuation.resume(
-                throwing: QUICStreamError.connectionClosed(QUICConnectionError(kind: .local, reason: ngtcp2Error(rv))))
-            return true
+            throw QUICStreamError.connectionClosed(QUICConnectionError(kind: .local, reason: ngtcp2Error(rv)))
         }
         let state = makeStream(id)
         streams[id] = state
-        continuation.resume(
-            returning: QUICStream(
-                id: id, connection: handle, inbound: state.inbound, gate: state.canSend ? state.gate : nil))
-        return true
+        return QUICStream(id: id, connection: handle, inbound: state.inbound, gate: state.canSend ? state.gate : nil)
     }
 
     /// Queues bytes on a stream. With a continuation (the slow path) the writer waits while the stream is

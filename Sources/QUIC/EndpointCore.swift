@@ -46,6 +46,8 @@ final class EndpointCore: ChannelInboundHandler {
     /// Every connection's next expiry, behind the endpoint's one timerfd.
     var deadlines = ConnectionDeadlines()
     let timer: EndpointTimer
+    /// Runs the tasks of every connection of the endpoint (see `QUICConnection.taskExecutor`).
+    let taskExecutor: EventLoopTaskExecutor
     private let useSegmentation: Bool
     private var statelessResetWindow: (second: UInt64, sent: Int) = (0, 0)
     private(set) var statistics = QUICEndpointStatistics()
@@ -67,6 +69,7 @@ final class EndpointCore: ChannelInboundHandler {
         _ = secret.withUnsafeMutableBytes { gnutls_rnd(GNUTLS_RND_KEY, $0.baseAddress, 32) }
         resetSecret = secret
         timer = try EndpointTimer()
+        taskExecutor = EventLoopTaskExecutor(loop)
         useSegmentation = options.segmentationOffload && System.supportsUDPSegmentationOffload
         batch = PacketBatch(
             allocator: ByteBufferAllocator(), useSegmentation: useSegmentation,
@@ -308,10 +311,17 @@ final class EndpointCore: ChannelInboundHandler {
         loop.execute(flushTick)
     }
 
+    /// Counts down to the flush; past zero it waits (at most `settleTicks` more) while the tasks woken by
+    /// the read still have jobs queued, so a chain longer than usual (a new group: the old stream's FIN, a
+    /// stream opened, its header, the first frame) leaves in one packet per peer rather than one per step.
     private func countFlushTick() {
         flushTicksLeft -= 1
-        if flushTicksLeft > 0, let flushTick { loop.execute(flushTick) } else { flushDirty() }
+        let settling = flushTicksLeft > -Self.settleTicks && taskExecutor.hasQueuedJobs
+        if flushTicksLeft > 0 || settling, let flushTick { loop.execute(flushTick) } else { flushDirty() }
     }
+
+    /// Extra loop ticks a flush may wait for queued tasks to settle.
+    static let settleTicks = 4
 
     func flushDirty() {
         flushScheduled = false

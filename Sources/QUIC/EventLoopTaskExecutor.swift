@@ -3,7 +3,8 @@ public import NIOCore
 
 /// Runs Swift tasks on one NIO event loop. A session whose tasks prefer its connection's loop
 /// (`withTaskExecutorPreference`) writes to the connection on the loop's own thread: no hop between
-/// threads and no wake-up of the loop per frame.
+/// threads and no wake-up of the loop per frame. An endpoint's connections share one executor, so a relay's
+/// fan-out wakes one batch per tick, not one per subscriber.
 ///
 /// Jobs wait in the executor's own queue and run in batches, one loop task per batch: handing each job to
 /// `EventLoop.execute` allocated a closure per job, that is per frame per subscriber in a relay.
@@ -20,6 +21,9 @@ public final class EventLoopTaskExecutor: TaskExecutor {
     }
 
     public init(_ eventLoop: any EventLoop) { self.eventLoop = eventLoop }
+
+    /// Jobs wait for a batch: work woken on the loop has not settled yet.
+    var hasQueuedJobs: Bool { queue.withLockedValue { !$0.jobs.isEmpty } }
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)

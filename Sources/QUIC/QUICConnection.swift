@@ -26,7 +26,7 @@ public final class QUICConnection: Sendable {
         let loop = core.endpoint.loop
         self.core = NIOLoopBound(core, eventLoop: loop)
         self.eventLoop = loop
-        self.taskExecutor = EventLoopTaskExecutor(loop)
+        self.taskExecutor = core.endpoint.taskExecutor
         self.negotiatedALPN = alpn
         self.isResumed = resumed
         self.remoteAddress = core.remoteAddress
@@ -54,6 +54,8 @@ public final class QUICConnection: Sendable {
 
     private func open(bidirectional: Bool) async throws -> QUICStream {
         let core = self.core
+        // On the loop (a task preferring `taskExecutor`) a stream with credit opens without suspending.
+        if eventLoop.inEventLoop, let stream = try core.value.openNow(bidirectional: bidirectional) { return stream }
         return try await withCheckedThrowingContinuation { continuation in
             eventLoop.execute { core.value.openStream(bidirectional: bidirectional, continuation: continuation) }
         }
