@@ -331,6 +331,8 @@ final class EndpointCore: ChannelInboundHandler {
             for core in flushing {
                 core.writePackets(into: &batch)
                 core.armTimer()
+                // A fan-out pass sends as it goes: the peers read the first packets while the rest are sealed.
+                if batch.packetCount >= Self.packetsPerSend { emit() }
             }
             flushing.removeAll(keepingCapacity: true)
             emit()
@@ -338,6 +340,9 @@ final class EndpointCore: ChannelInboundHandler {
         // Also when nothing was written: expiries and ACKs held back moved deadlines too.
         timer.arm(at: deadlines.earliest)
     }
+
+    /// Packets after which a write pass hands what it has to the socket instead of waiting for its end.
+    static let packetsPerSend = 32
 
     /// Writes one connection's packets right away (timer expiry, new dial).
     func writeNow(_ core: ConnectionCore) {

@@ -28,6 +28,8 @@ struct PacketBatch {
     private var runs: [Run] = []
     /// Envelopes of buffers sealed earlier in this pass.
     private var envelopes: [AddressedEnvelope<ByteBuffer>] = []
+    /// Packets committed since the last drain.
+    private(set) var packetCount = 0
 
     /// The kernel rejects GSO writes above 64 KiB of payload.
     private static let maxRunBytes = 65_000
@@ -74,6 +76,7 @@ struct PacketBatch {
             runDestination = destination
         }
         runCount += 1
+        packetCount += 1
         // A shorter packet must be the last of its run.
         if length < runSegmentSize || !useSegmentation { closeRun() }
     }
@@ -106,6 +109,7 @@ struct PacketBatch {
     mutating func drain() -> [AddressedEnvelope<ByteBuffer>] {
         closeRun()
         sealBuffer()
+        packetCount = 0
         var drained: [AddressedEnvelope<ByteBuffer>] = []
         swap(&drained, &envelopes)
         return drained
