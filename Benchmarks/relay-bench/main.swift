@@ -30,6 +30,7 @@ struct RelayBench: AsyncParsableCommand {
     var announceWait = 0.5
     @Option(help: "Payload bytes per frame.") var frameSize = 1024
     @Option(help: "Frames per second.") var fps = 100
+    @Option(help: "Frames per group (default: --fps, one group per second).") var groupLength: Int?
     @Option(help: "Seconds of publishing.") var seconds = 10
     @Option(help: "Label for the result line.") var label = "relay"
     @Option(
@@ -133,14 +134,16 @@ struct RelayBench: AsyncParsableCommand {
         }
     }
 
-    /// `fps * seconds` frames, one group per second, stamped with the wall clock in microseconds.
+    /// `fps * seconds` frames in groups of `groupLength` (one second's worth unless set), stamped with the
+    /// wall clock in microseconds.
     func publish(_ track: TrackProducer) async throws {
         let payload = ByteBuffer(repeating: 0x5a, count: frameSize)
         let clock = ContinuousClock()
         var next = clock.now
         var group: GroupProducer?
+        let framesPerGroup = max(1, groupLength ?? fps)
         for index in 0..<(fps * seconds) {
-            if index % fps == 0 {
+            if index % framesPerGroup == 0 {
                 group?.finish()
                 group = track.appendGroup()
             }
