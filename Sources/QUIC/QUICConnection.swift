@@ -14,7 +14,8 @@ public final class QUICConnection: Sendable {
     /// DATAGRAM frames received; the oldest are dropped when the reader falls behind.
     public let incomingDatagrams: AsyncStream<ByteBuffer>
     public let eventLoop: any EventLoop
-    /// Runs tasks on `eventLoop`: a protocol running on this connection prefers it for its tasks.
+    /// Runs tasks on `eventLoop`: a protocol running on this connection prefers it for its tasks. Shared by
+    /// the endpoint's connections, so that a write pass can wait for all the work a read woke.
     public let taskExecutor: EventLoopTaskExecutor
 
     private let core: NIOLoopBound<ConnectionCore>
