@@ -779,18 +779,21 @@ final class ConnectionCore: DeadlineHolder {
     }
 
     func openStream(bidirectional: Bool, continuation: CheckedContinuation<QUICStream, any Error>) {
-        if let closeError {
-            continuation.resume(throwing: QUICStreamError.connectionClosed(closeError))
-            return
-        }
-        if !tryOpen(bidirectional: bidirectional, continuation: continuation) {
+        if !resume(continuation, opening: { try openNow(bidirectional: bidirectional) }) {
             openWaiters.append((bidirectional, continuation))
         }
     }
 
     private func tryOpen(bidirectional: Bool, continuation: CheckedContinuation<QUICStream, any Error>) -> Bool {
+        resume(continuation, opening: { try openIfCredit(bidirectional: bidirectional) })
+    }
+
+    /// Resumes `continuation` with what `opening` gives or throws; false when it gives nil (the opener waits).
+    private func resume(
+        _ continuation: CheckedContinuation<QUICStream, any Error>, opening: () throws -> QUICStream?
+    ) -> Bool {
         do {
-            guard let stream = try openIfCredit(bidirectional: bidirectional) else { return false }
+            guard let stream = try opening() else { return false }
             continuation.resume(returning: stream)
         } catch {
             continuation.resume(throwing: error)
