@@ -32,9 +32,9 @@ bench-quic *ARGS:
 bench-moq *ARGS:
     Benchmarks/bench-moq.sh {{ARGS}}
 
-# `--rounds 3` alternates the two relays and reports median ratios; also `--idle 1000` (memory per idle
-# subscriber) and `--syscalls --subscribers 1` (system calls per frame).
 # Fan-out through moq-relay vs the reference relay: 1 publisher, N subscribers (docs/benchmarks.md).
+# `--rounds 3` alternates the two relays and reports median ratios; also `--idle 1000` (memory per idle
+# subscriber), `--syscalls --subscribers 1` (system calls per frame) and `--hop` (the relay's own latency).
 bench-relay *ARGS:
     Benchmarks/bench-relay.sh {{ARGS}}
 

@@ -7,10 +7,13 @@
 # sessions subscribed to a silent track, the relay's resident memory (VmRSS) before and while they are
 # held, and the difference per idle subscriber, for both relays. With --syscalls it counts the relay's
 # system calls per delivered 1 KiB frame (strace -c -f over the run, first subscriber count) for both.
+# With --hop it measures the relay's own hop instead (1 subscriber, 1 KiB x 100/s, both transports): the time
+# from the publisher's datagram entering the loopback device to the relay's datagram of the same frame entering
+# it (perf, tracepoint net:net_dev_queue; Benchmarks/relay-hop.py), next to the end-to-end latency of the run.
 # With --rounds R every scenario runs R times, ours and the reference alternating, and each ratio is the
 # median of the R paired rounds (CPU on this shared VM drifts by +-20% between runs).
 #
-#   Benchmarks/bench-relay.sh [--subscribers "1 100"] [--seconds 10] [--rounds 1] [--idle N | --syscalls]
+#   Benchmarks/bench-relay.sh [--subscribers "1 100"] [--seconds 10] [--rounds 1] [--idle N | --syscalls | --hop]
 #                             [--no-build] [--no-append]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +26,7 @@ build=1
 append=1
 idle=0
 syscalls=0
+hop=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --subscribers) subscriber_counts=$2; shift 2 ;;
@@ -30,9 +34,10 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift 2 ;;
     --idle) idle=$2; shift 2 ;;
     --syscalls) syscalls=1; shift ;;
+    --hop) hop=1; shift ;;
     --no-build) build=0; shift ;;
     --no-append) append=0; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -155,20 +160,72 @@ if [ "$syscalls" = 1 ]; then
   fi
   exit 0
 fi
-table="| relay | subscribers | frames | round | delivered Mbit/s | lost | p50 ms | p99 ms | p999 ms | relay CPU s | MB per CPU-s | peak RSS MiB |
-|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-ratios=""
 # ratio A B: A / B to two places.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-# paired_ratio A B: "median" of A's and B's per-round ratios, then every round's ratio in brackets.
+# paired_ratio VALUES A B: the median of A's and B's per-round ratios, read from the associative array VALUES
+# (keys "which.round"), then every round's ratio in brackets.
 paired_ratio() {
+  local -n per_round=$1
   local r values=()
-  for r in $(seq "$rounds"); do values+=("$(ratio "${per_cpu[$1.$r]}" "${per_cpu[$2.$r]}")"); done
+  for r in $(seq "$rounds"); do values+=("$(ratio "${per_round[$2.$r]}" "${per_round[$3.$r]}")"); done
   if [ "$rounds" = 1 ]; then echo "${values[0]}"; return; fi
   printf '%s\n' "${values[@]}" | sort -g | awk -v all="${values[*]}" '{ v[NR] = $1 } END {
     m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; gsub(/ /, ", ", all)
     printf "%.2f [%s]", m, all }'
 }
+if [ "$hop" = 1 ]; then
+  command -v perf > /dev/null || { echo "bench-relay: --hop needs perf (scripts/setup installs linux-perf)" >&2; exit 1; }
+  table="| relay | round | frames | end-to-end p50 ms | end-to-end p99 ms | hop frames | hop p50 ms | hop p90 ms | hop p99 ms | hop p999 ms | hop max ms |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  declare -A hop_p99=()
+  for round in $(seq "$rounds"); do
+    for which in ours ours-wt reference reference-wt; do
+      start_relay "${which%-wt}"
+      [ "$which" = "${which%-wt}" ] || relay_url=${relay_url/moqt:/https:}
+      timeout $((seconds + 120)) .build/release/relay-bench --relay "$relay_url" --fingerprint "$relay_pin" \
+        --subscribers 1 --frame-size 1024 --fps 100 --seconds "$seconds" --label "$which" \
+        > "$work/hop-bench.out" 2>>"$work/bench.err" &
+      bench_pid=$!
+      # Recording starts once the handshakes (padded, large datagrams) are over; only datagrams of 1000
+      # bytes and more (the frames) are recorded, so ACKs and control are left out.
+      sleep 2
+      perf record -a -e net:net_dev_queue --filter 'len >= 1000' -o "$work/hop.data" > /dev/null 2>&1 &
+      perf_pid=$!
+      wait "$bench_pid" || true
+      kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
+      line=$(grep '^RESULT' "$work/hop-bench.out" || echo "RESULT label=$which failed=1")
+      kill "$relay_pid" 2>/dev/null || true; wait "$relay_pid" 2>/dev/null || true
+      perf script -i "$work/hop.data" -F pid,time,trace > "$work/hop.txt" 2>/dev/null
+      hop_line=$(python3 Benchmarks/relay-hop.py "$work/hop.txt" "$relay_pid" 1000)
+      relay_pid=""
+      echo "bench-relay: round $round $line $hop_line" >&2
+      hop_p99[$which.$round]=$(field p99_ms "$hop_line")
+      table+="
+| $which | $round | $(field frames "$line") | $(field p50_ms "$line") | $(field p99_ms "$line") | $(field n "$hop_line") | $(field p50_ms "$hop_line") | $(field p90_ms "$hop_line") | $(field p99_ms "$hop_line") | $(field p999_ms "$hop_line") | $(field max_ms "$hop_line") |"
+    done
+  done
+  summary="- relay hop p99, ours / reference: $(paired_ratio hop_p99 ours reference) (QUIC), $(paired_ratio hop_p99 ours-wt reference-wt) (WebTransport)"
+  echo "$table"
+  echo "$summary"
+  if [ $append = 1 ]; then
+    {
+      section_header "bench-relay, relay hop latency" "Benchmarks/bench-relay.sh --hop --seconds $seconds --rounds $rounds"
+      echo "- 1 publisher -> relay -> 1 subscriber, 1 KiB x 100/s (moq-lite-06; -wt rows over WebTransport), a fresh"
+      echo "  relay per row. End-to-end: relay-bench's own figures (publish to read, one process). Hop: publisher's"
+      echo "  datagram to the relay's datagram of the same frame, both as they enter the loopback device (perf,"
+      echo "  net:net_dev_queue), so the load generator's own latency is not in it."
+      echo
+      echo "$table"
+      echo
+      echo "$summary"
+    } >> docs/benchmarks.md
+    echo "bench-relay: appended to docs/benchmarks.md" >&2
+  fi
+  exit 0
+fi
+table="| relay | subscribers | frames | round | delivered Mbit/s | lost | p50 ms | p99 ms | p999 ms | relay CPU s | MB per CPU-s | peak RSS MiB |
+|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+ratios=""
 for n in $subscriber_counts; do
   for scenario in "1024 100" "65536 30"; do
     read -r size fps <<<"$scenario"
@@ -193,7 +250,7 @@ for n in $subscriber_counts; do
 | $which | $n | $((size / 1024)) KiB x $fps/s | $round | $(awk -v g="$(field gbps "$line")" 'BEGIN{printf "%.1f", g * 1000}') | $(field lost "$line") | $(field p50_ms "$line") | $(field p99_ms "$line") | $(field p999_ms "$line") | $cpu | $mb_per_cpu | $rss |"
       done
     done
-    ratios+="- $n subscriber(s), $((size / 1024)) KiB x $fps/s: delivered payload per relay CPU-second, ours / reference = $(paired_ratio ours reference) (QUIC), $(paired_ratio ours-wt reference-wt) (WebTransport); ours WebTransport / QUIC = $(paired_ratio ours-wt ours)
+    ratios+="- $n subscriber(s), $((size / 1024)) KiB x $fps/s: delivered payload per relay CPU-second, ours / reference = $(paired_ratio per_cpu ours reference) (QUIC), $(paired_ratio per_cpu ours-wt reference-wt) (WebTransport); ours WebTransport / QUIC = $(paired_ratio per_cpu ours-wt ours)
 "
   done
 done
