@@ -30,6 +30,12 @@ struct NTRIPBench: ParsableCommand {
     @Option(help: "Client connections opened per batch (then a short pause).") var batch: Int = 200
     @Option(help: "Threads reading the clients' sockets (one per core is what a real fleet of clients has).")
     var threads: Int = 2
+    @Option(
+        help: """
+            While epochs arrive, readers sleep this many microseconds between non-blocking polls, so that the \
+            caster's loopback writes do not each wake a reader (0: always wait in epoll_wait).
+            """)
+    var pollTickUs: Int = 1000
 
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
@@ -54,7 +60,9 @@ struct NTRIPBench: ParsableCommand {
         let maxDescriptors = Int(min(limit.rlim_cur, 1 << 20))
         let epochsPerClient = seconds * 1000 / max(1, intervalMs) + 2
         let readers = (0..<max(1, threads)).map { _ in
-            Reader(maxDescriptors: maxDescriptors, expectedLatencies: clients / max(1, threads) * epochsPerClient)
+            Reader(
+                maxDescriptors: maxDescriptors, expectedLatencies: clients / max(1, threads) * epochsPerClient,
+                pollTickMicroseconds: pollTickUs)
         }
         readers.forEach { $0.start() }
         let started = ContinuousClock.now
