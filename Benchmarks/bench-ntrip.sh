@@ -83,13 +83,14 @@ result=$(.build/release/ntrip-bench --caster "127.0.0.1:$caster_port" --source "
 echo "str2str 30: $result" >&2
 row "str2str ntripc (anchor)" 30 "$result" "$anchor" "$before"
 
-report="## $(date -u '+%Y-%m-%d %H:%M UTC') — bench-ntrip
-
-1 source at 1 Hz x 1 KiB epochs, N NTRIP v1 clients on one mount, one load process (2 epoll reader threads, one read per client per epoch), $seconds s
-measured after all clients connected; latency = source write to client read of the epoch marker (same clock).
-Release build, loopback, $(nproc) cores shared with other work.
+. Benchmarks/report.sh
+report="$(section_header bench-ntrip "Benchmarks/bench-ntrip.sh --clients \"$client_counts\" --seconds $seconds")
+- 1 source at 1 Hz x 1 KiB epochs, N NTRIP v1 clients on one mount, one load process (2 epoll reader threads,
+  one read per client per epoch, polling in 1 ms ticks while epochs arrive), $seconds s measured after all
+  clients connected; latency = source write to client read of the epoch marker (same clock); release build,
+  loopback, the cores shared by the caster and the load process
 
 $table
 "
 echo "$report"
-if [ $append = 1 ]; then printf '\n%s' "$report" >> docs/benchmarks.md; fi
+if [ $append = 1 ]; then printf '%s' "$report" >> docs/benchmarks.md; fi
