@@ -75,11 +75,16 @@ struct RelayBench: AsyncParsableCommand {
             let track = broadcast.createTrack("data")
             publisher.publish(broadcast)
             try await Task.sleep(for: .milliseconds(Int(announceWait * 1000)))  // the announcement reaches the relays
+            // Each subscriber counts its frames on its own connection's thread, where the session's tasks run,
+            // and the publisher stamps and paces them on its connection's: no hop to the global pool, whose
+            // wake-ups would otherwise be in every latency measured.
             for (session, stats, index) in ready {
-                group.addTask { await Self.consume(session.subscribe(broadcast: path, track: "data"), index, stats) }
+                group.addTask(executorPreference: session.transport.taskExecutor) {
+                    await Self.consume(session.subscribe(broadcast: path, track: "data"), index, stats)
+                }
             }
             try await Task.sleep(for: .seconds(1))  // subscriptions in place
-            try await publish(track)
+            try await withTaskExecutorPreference(publisher.transport.taskExecutor) { try await publish(track) }
             try await Task.sleep(for: .seconds(2))  // stragglers
             broadcast.finish()
             for (session, _, _) in ready { session.close() }
