@@ -58,19 +58,16 @@ struct RelayBench: AsyncParsableCommand {
             return
         }
         let stats = targets.map { FanOutStats(subscribers: $0.1, expectedFrames: fps * seconds) }
-        let publisher = try await MoQClient.connect(url: relay, configuration: configuration())
-        // Subscriber sessions in target order; each knows its target's stats and its index there.
-        var sessions: [(session: MoQSession, stats: FanOutStats, index: Int)] = []
-        for (target, (url, count)) in targets.enumerated() {
-            for index in 0..<count {
-                sessions.append(
-                    (try await MoQClient.connect(url: url, configuration: configuration()), stats[target], index))
-            }
-        }
-        let ready = sessions
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await publisher.run() }
-            for (session, _, _) in ready { group.addTask { await session.run() } }
+            // The publisher, then the subscriber sessions in target order; each knows its target's stats and
+            // its index there.
+            let subscriberURLs = targets.flatMap { url, count in Array(repeating: url, count: count) }
+            let sessions = try await Self.connectRunning([relay] + subscriberURLs, configuration, in: &group)
+            let publisher = sessions[0]
+            var ready: [(session: MoQSession, stats: FanOutStats, index: Int)] = []
+            for (target, (_, count)) in targets.enumerated() {
+                for index in 0..<count { ready.append((sessions[ready.count + 1], stats[target], index)) }
+            }
             let broadcast = BroadcastProducer(path: path)
             let track = broadcast.createTrack("data")
             publisher.publish(broadcast)
@@ -100,6 +97,28 @@ struct RelayBench: AsyncParsableCommand {
         }
     }
 
+    /// Dials `urls` in order and starts each session's `run()` in `group` as soon as it is connected: a session
+    /// sends its SETUP from `run()`, and a relay closes one without SETUP after its setup timeout (10 s), which
+    /// a thousand handshakes in a row can outlast. On a failure the sessions already connected are closed.
+    static func connectRunning(
+        _ urls: [String], _ configuration: () -> MoQClient.Configuration,
+        in group: inout ThrowingTaskGroup<Void, any Error>, progress: (Int) -> Void = { _ in }
+    ) async throws -> [MoQSession] {
+        var sessions: [MoQSession] = []
+        do {
+            for url in urls {
+                let session = try await MoQClient.connect(url: url, configuration: configuration())
+                group.addTask { await session.run() }
+                sessions.append(session)
+                progress(sessions.count)
+            }
+        } catch {
+            for session in sessions { session.close() }
+            throw error
+        }
+        return sessions
+    }
+
     /// `COUNT@URL` -> (URL, COUNT).
     static func target(_ text: String) throws -> (String, Int) {
         guard let at = text.firstIndex(of: "@"), let count = Int(text[..<at]), count >= 0 else {
@@ -110,16 +129,17 @@ struct RelayBench: AsyncParsableCommand {
 
     /// Idle mode: a publisher with one silent track and `idleSubscribers` sessions subscribed to it.
     func holdIdleSubscribers(path: String, configuration: () -> MoQClient.Configuration) async throws {
-        let publisher = try await MoQClient.connect(url: relay, configuration: configuration())
-        var sessions: [MoQSession] = []
-        for index in 0..<idleSubscribers {
-            sessions.append(try await MoQClient.connect(url: relay, configuration: configuration()))
-            if (index + 1) % 250 == 0 { FileHandle.standardError.write(Data("connected \(index + 1)\n".utf8)) }
-        }
-        let ready = sessions
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await publisher.run() }
-            for session in ready { group.addTask { await session.run() } }
+            let sessions = try await Self.connectRunning(
+                Array(repeating: relay, count: idleSubscribers + 1), configuration, in: &group
+            ) { connected in
+                let subscribers = connected - 1  // after the publisher
+                if subscribers > 0, subscribers % 250 == 0 {
+                    FileHandle.standardError.write(Data("connected \(subscribers)\n".utf8))
+                }
+            }
+            let publisher = sessions[0]
+            let ready = Array(sessions.dropFirst())
             let broadcast = BroadcastProducer(path: path)
             _ = broadcast.createTrack("idle")
             publisher.publish(broadcast)
