@@ -14,7 +14,8 @@
 # median of the R paired rounds (CPU on this shared VM drifts by +-20% between runs).
 #
 #   Benchmarks/bench-relay.sh [--subscribers "1 100"] [--seconds 10] [--rounds 1] [--idle N | --syscalls | --hop]
-#                             [--no-build] [--no-append]
+#                             [--frames "1024x100 65536x30"] [--no-build] [--no-append]
+# --frames picks the scenarios: frame bytes x frames per second (both by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . Benchmarks/report.sh
@@ -22,6 +23,7 @@ cd "$(dirname "$0")/.."
 subscriber_counts="1 100"
 seconds=10
 rounds=1
+scenarios="1024x100 65536x30"
 build=1
 append=1
 idle=0
@@ -32,12 +34,13 @@ while [ $# -gt 0 ]; do
     --subscribers) subscriber_counts=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
+    --frames) scenarios=$2; shift 2 ;;
     --idle) idle=$2; shift 2 ;;
     --syscalls) syscalls=1; shift ;;
     --hop) hop=1; shift ;;
     --no-build) build=0; shift ;;
     --no-append) append=0; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -227,8 +230,9 @@ table="| relay | subscribers | frames | round | delivered Mbit/s | lost | p50 ms
 |---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 ratios=""
 for n in $subscriber_counts; do
-  for scenario in "1024 100" "65536 30"; do
-    read -r size fps <<<"$scenario"
+  for scenario in $scenarios; do
+    size=${scenario%x*} fps=${scenario#*x}
+    [[ "$size" =~ ^[0-9]+$ && "$fps" =~ ^[0-9]+$ ]] || { echo "bench-relay: --frames takes BYTESxFPS, not $scenario" >&2; exit 2; }
     declare -A per_cpu=()
     for round in $(seq "$rounds"); do
       for which in ours ours-wt reference reference-wt; do
@@ -258,7 +262,7 @@ echo "$table"
 printf '%s' "$ratios"
 if [ $append = 1 ]; then
   {
-    section_header bench-relay "Benchmarks/bench-relay.sh --subscribers \"$subscriber_counts\" --seconds $seconds --rounds $rounds"
+    section_header bench-relay "Benchmarks/bench-relay.sh --subscribers \"$subscriber_counts\" --seconds $seconds --rounds $rounds --frames \"$scenarios\""
     echo "- 1 publisher and N subscriber sessions in one relay-bench process (moq-lite-06, 127.0.0.1; -wt rows over"
     echo "  WebTransport), a fresh relay"
     echo "  per row; relay CPU = utime + stime of the relay process over the run; peak RSS = VmHWM"
