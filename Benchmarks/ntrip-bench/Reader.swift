@@ -53,7 +53,8 @@ final class Reader: @unchecked Sendable {
         carry = .allocate(capacity: maxDescriptors * EpochMarker.length)
         scratch = .allocate(capacity: EpochMarker.length + scratchSize)
         measuring = Atomic(false)
-        pollTick = timespec(tv_sec: 0, tv_nsec: max(0, pollTickMicroseconds) * 1000)
+        let tick = max(0, pollTickMicroseconds)
+        pollTick = timespec(tv_sec: tick / 1_000_000, tv_nsec: tick % 1_000_000 * 1000)
         totals.latencies.reserveCapacity(expectedLatencies)
     }
 
@@ -92,7 +93,7 @@ final class Reader: @unchecked Sendable {
             if polling { var tick = pollTick; nanosleep(&tick, nil) }
             let ready = epoll_wait(epoll, events, 1024, polling ? 0 : 100)
             // Polls while each one finds something; waits in epoll_wait again once one finds nothing.
-            polling = ready > 0 && pollTick.tv_nsec > 0
+            polling = ready > 0 && (pollTick.tv_sec > 0 || pollTick.tv_nsec > 0)
             guard ready > 0 else { continue }
             for index in 0..<Int(ready) { read(cepoll_event_fd(events + index)) }
         }
