@@ -731,7 +731,7 @@ final class ConnectionCore: DeadlineHolder {
         var waiting = openWaiters.count
         while waiting > 0, let waiter = openWaiters.popFirst() {
             waiting -= 1
-            if !tryOpen(bidirectional: waiter.bidirectional, continuation: waiter.continuation) {
+            if !resume(waiter.continuation, opening: { try openIfCredit(bidirectional: waiter.bidirectional) }) {
                 openWaiters.append(waiter)
             }
         }
@@ -782,10 +782,6 @@ final class ConnectionCore: DeadlineHolder {
         if !resume(continuation, opening: { try openNow(bidirectional: bidirectional) }) {
             openWaiters.append((bidirectional, continuation))
         }
-    }
-
-    private func tryOpen(bidirectional: Bool, continuation: CheckedContinuation<QUICStream, any Error>) -> Bool {
-        resume(continuation, opening: { try openIfCredit(bidirectional: bidirectional) })
     }
 
     /// Resumes `continuation` with what `opening` gives or throws; false when it gives nil (the opener waits).
