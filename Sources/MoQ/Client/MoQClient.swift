@@ -38,7 +38,8 @@ public enum MoQClient {
     }
 
     /// Dials `url` (`moqt://`/`moql://`: raw QUIC; `https://`: WebTransport over HTTP/3) and returns the
-    /// session (not yet running: call `run()`).
+    /// session (not yet running: call `run()` promptly, because the SETUP goes out from `run()` and a server
+    /// closes a session that sends none within its setup timeout, 10 s for moq-relay).
     public static func connect(url text: String, configuration: Configuration = .init()) async throws -> MoQSession {
         let url = try MoQURL(text)
         let endpoint: QUICEndpoint
