@@ -7,6 +7,7 @@
 #   Benchmarks/bench-ntrip.sh [--clients "2000 10000"] [--seconds 15] [--no-build] [--no-append]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. Benchmarks/report.sh
 
 client_counts="2000 10000"
 seconds=15
@@ -83,7 +84,6 @@ result=$(.build/release/ntrip-bench --caster "127.0.0.1:$caster_port" --source "
 echo "str2str 30: $result" >&2
 row "str2str ntripc (anchor)" 30 "$result" "$anchor" "$before"
 
-. Benchmarks/report.sh
 report="$(section_header bench-ntrip "Benchmarks/bench-ntrip.sh --clients \"$client_counts\" --seconds $seconds")
 - 1 source at 1 Hz x 1 KiB epochs, N NTRIP v1 clients on one mount, one load process (2 epoll reader threads,
   one read per client per epoch, polling in 1 ms ticks while epochs arrive), $seconds s measured after all

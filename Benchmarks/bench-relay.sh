@@ -77,6 +77,8 @@ start_relay() {
   fi
 }
 
+# Stops the relay started last and waits for it to exit.
+stop_relay() { kill "$relay_pid" 2>/dev/null || true; wait "$relay_pid" 2>/dev/null || true; relay_pid=""; }
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 rss_kib() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
 
@@ -104,7 +106,7 @@ if [ "$idle" -gt 0 ]; then
     fi
     with=$(rss_kib "$relay_pid")
     wait "$bench_pid" || true
-    kill "$relay_pid" 2>/dev/null || true; wait "$relay_pid" 2>/dev/null || true; relay_pid=""
+    stop_relay
     per_sub[$which]=$(awk -v a="$with" -v b="$before" -v n="$idle" 'BEGIN{printf "%.1f", (a - b) / n}')
     echo "bench-relay: idle $which before=${before}KiB with=${with}KiB per=${per_sub[$which]}KiB" >&2
     table+="
@@ -144,7 +146,7 @@ if [ "$syscalls" = 1 ]; then
     line=$(.build/release/relay-bench --relay "$relay_url" --fingerprint "$relay_pin" --subscribers "$n" \
       --frame-size 1024 --fps 100 --seconds "$seconds" --label "$which" 2>>"$work/bench.err" | grep '^RESULT' || true)
     kill -INT "$strace_pid"; wait "$strace_pid" 2>/dev/null || true
-    kill "$relay_pid" 2>/dev/null || true; wait "$relay_pid" 2>/dev/null || true; relay_pid=""
+    stop_relay
     frames=$(field frames "$line")
     [ "${frames:-0}" -gt 0 ] || { echo "bench-relay: $which delivered no frames" >&2; tail -3 "$work/bench.err" >&2; exit 1; }
     table+="
@@ -181,6 +183,7 @@ if [ "$hop" = 1 ]; then
   table="| relay | round | frames | end-to-end p50 ms | end-to-end p99 ms | hop frames | hop p50 ms | hop p90 ms | hop p99 ms | hop p999 ms | hop max ms |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   declare -A hop_p99=()
+  frame_datagram_bytes=1000  # a 1 KiB frame's datagram is larger; ACKs and control are smaller
   for round in $(seq "$rounds"); do
     for which in ours ours-wt reference reference-wt; do
       start_relay "${which%-wt}"
@@ -192,15 +195,15 @@ if [ "$hop" = 1 ]; then
       # Recording starts once the handshakes (padded, large datagrams) are over; only datagrams of 1000
       # bytes and more (the frames) are recorded, so ACKs and control are left out.
       sleep 2
-      perf record -a -e net:net_dev_queue --filter 'len >= 1000' -o "$work/hop.data" > /dev/null 2>&1 &
+      perf record -a -e net:net_dev_queue --filter "len >= $frame_datagram_bytes" -o "$work/hop.data" > /dev/null 2>&1 &
       perf_pid=$!
       wait "$bench_pid" || true
       kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
       line=$(grep '^RESULT' "$work/hop-bench.out" || echo "RESULT label=$which failed=1")
-      kill "$relay_pid" 2>/dev/null || true; wait "$relay_pid" 2>/dev/null || true
+      measured_pid=$relay_pid
+      stop_relay
       perf script -i "$work/hop.data" -F pid,time,trace > "$work/hop.txt" 2>/dev/null
-      hop_line=$(python3 Benchmarks/relay-hop.py "$work/hop.txt" "$relay_pid" 1000)
-      relay_pid=""
+      hop_line=$("$python" Benchmarks/relay-hop.py "$work/hop.txt" "$measured_pid" "$frame_datagram_bytes")
       echo "bench-relay: round $round $line $hop_line" >&2
       hop_p99[$which.$round]=$(field p99_ms "$hop_line")
       table+="
@@ -245,7 +248,7 @@ for n in $subscriber_counts; do
           | grep '^RESULT' || echo "RESULT label=$which failed=1")
         cpu=$(awk -v a="$(cpu_seconds "$relay_pid")" -v b="$before" 'BEGIN{printf "%.2f", a - b}')
         rss=$(awk -v k="$(peak_rss_kib "$relay_pid")" 'BEGIN{printf "%.1f", k / 1024}')
-        kill "$relay_pid" 2>/dev/null || true; wait "$relay_pid" 2>/dev/null || true; relay_pid=""
+        stop_relay
         bytes=$(field bytes "$line"); bytes=${bytes:-0}
         mb_per_cpu=$(awk -v b="$bytes" -v c="$cpu" 'BEGIN{ if (c > 0) printf "%.1f", b / 1e6 / c; else print "nan" }')
         per_cpu[$which.$round]=$mb_per_cpu
