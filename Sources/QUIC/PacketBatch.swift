@@ -1,13 +1,15 @@
 import NIOCore
 
-/// Collects the packets of one write pass into few large buffers, so a burst of equal-sized packets to
-/// one destination leaves as a single GSO write (the kernel cuts it into datagrams of `segmentSize`).
+/// Collects the packets of one write pass into few large buffers, so a burst of equal-sized packets of one
+/// connection leaves as a single GSO write (the kernel cuts it into datagrams of `segmentSize`). A run never
+/// mixes connections, even to one destination: the receiving kernel steers a run by its first packet's
+/// connection ID (a server with several sockets on its port, `cdatagram_socket_steer`).
 ///
 /// Packets are written by ngtcp2 straight into `buffer`; an envelope is a slice of it, so nothing is copied.
 /// Slices are taken only once nothing more is written into the buffer (it is full, or the pass ends): a
 /// slice shares the storage, and writing into shared storage would copy all of it.
 struct PacketBatch {
-    /// A finished run of packets in `buffer`: equal-sized packets to one destination (the last may be shorter).
+    /// A finished run of packets in `buffer`: equal-sized packets of one connection (the last may be shorter).
     private struct Run {
         let start: Int
         let end: Int
@@ -19,11 +21,12 @@ struct PacketBatch {
     private let allocator: ByteBufferAllocator
     private let useSegmentation: Bool
     private let maxSegments: Int
-    /// The run being built: packets of equal size (the last may be shorter) to one destination.
+    /// The run being built: packets of equal size (the last may be shorter) of one connection.
     private var runStart = 0
     private var runSegmentSize = 0
     private var runCount = 0
     private var runDestination: SocketAddress?
+    private var runConnection: ObjectIdentifier?
     /// Runs finished in `buffer`, sliced into envelopes when the buffer is sealed.
     private var runs: [Run] = []
     /// Envelopes of buffers sealed earlier in this pass.
@@ -62,18 +65,20 @@ struct PacketBatch {
         return result
     }
 
-    /// Adds the packet just written (the last `length` bytes) to the current run, or starts a new run.
-    mutating func commit(_ length: Int, to destination: SocketAddress) {
+    /// Adds the packet just written (the last `length` bytes) by `connection` to the current run, or starts
+    /// a new run.
+    mutating func commit(_ length: Int, to destination: SocketAddress, from connection: ObjectIdentifier) {
         let packetStart = buffer.writerIndex - length
         let runBytes = packetStart - runStart
         let fits =
-            useSegmentation && runCount > 0 && runCount < maxSegments && destination == runDestination
-            && length <= runSegmentSize && runBytes + length <= Self.maxRunBytes
+            useSegmentation && runCount > 0 && runCount < maxSegments && connection == runConnection
+            && destination == runDestination && length <= runSegmentSize && runBytes + length <= Self.maxRunBytes
         if !fits {
             closeRun(endingAt: packetStart)
             runStart = packetStart
             runSegmentSize = length
             runDestination = destination
+            runConnection = connection
         }
         runCount += 1
         packetCount += 1

@@ -3,19 +3,39 @@ import Testing
 
 @testable import QUIC
 
-/// A write pass's packets: equal-sized runs to one peer become one GSO envelope; the count of packets
-/// since the last drain tells the endpoint when to send part of a large pass.
+/// A write pass's packets: equal-sized runs of one connection become one GSO envelope; the count of
+/// packets since the last drain tells the endpoint when to send part of a large pass.
 @Suite
 struct PacketBatchTests {
     static let peerA = try! SocketAddress(ipAddress: "127.0.0.1", port: 4001)
     static let peerB = try! SocketAddress(ipAddress: "127.0.0.1", port: 4002)
 
-    static func write(_ batch: inout PacketBatch, _ length: Int, byte: UInt8, to peer: SocketAddress) {
+    /// Two connections' identities.
+    final class Connection: Sendable {}
+    static let connectionA = Connection()
+    static let connectionB = Connection()
+
+    static func write(
+        _ batch: inout PacketBatch, _ length: Int, byte: UInt8, to peer: SocketAddress,
+        from connection: Connection = connectionA
+    ) {
         let written = batch.writePacket(maxLength: 1200) { destination in
             for index in 0..<length { destination[index] = byte }
             return length
         }
-        batch.commit(written, to: peer)
+        batch.commit(written, to: peer, from: ObjectIdentifier(connection))
+    }
+
+    @Test func twoConnectionsToOnePeerNeverShareARun() {
+        var batch = PacketBatch(allocator: ByteBufferAllocator(), useSegmentation: true, maxSegments: 64)
+        for _ in 0..<2 { Self.write(&batch, 1000, byte: 0xA, to: Self.peerA, from: Self.connectionA) }
+        for _ in 0..<2 { Self.write(&batch, 1000, byte: 0xB, to: Self.peerA, from: Self.connectionB) }
+        let envelopes = batch.drain()
+        #expect(envelopes.map(\.data.readableBytes) == [2000, 2000])
+        #expect(envelopes[0].data.readableBytesView.allSatisfy { $0 == 0xA })
+        #expect(envelopes[1].data.readableBytesView.allSatisfy { $0 == 0xB })
+        #expect(envelopes.allSatisfy { $0.metadata?.segmentSize == 1000 })
+        batch.recycle(envelopes)
     }
 
     @Test func runsToOnePeerShareAnEnvelopeAndTheCountResetsOnDrain() {
