@@ -52,12 +52,14 @@ public final class Relay: Service, Sendable {
         self.configuration = configuration
         cache = CacheBudget(limit: configuration.cacheBytes)
         (lost, lostSink) = AsyncStream.makeStream(of: LingeringBroadcast.self)
+        var options = QUICEndpointOptions()
+        options.sockets = configuration.quicSockets
         endpoint = try await QUICEndpoint.bind(
             host: configuration.host, port: configuration.port,
             server: QUICServerConfiguration(
                 alpn: MoQServer.alpn(for: configuration.versions), identity: configuration.identity,
                 transport: configuration.transport),
-            logger: configuration.logger)
+            options: options, logger: configuration.logger)
     }
 
     /// `host:port` the relay listens on (UDP).

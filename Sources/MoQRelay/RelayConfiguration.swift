@@ -7,6 +7,9 @@ public struct RelayConfiguration: Sendable {
     /// UDP address for moq-lite over QUIC.
     public var host: String
     public var port: Int
+    /// UDP sockets sharing the port, each on its own event loop (`QUICEndpointOptions.sockets`): the
+    /// relay's QUIC work then spreads over that many cores, one connection on one of them.
+    public var quicSockets: Int
     public var identity: QUICServerIdentity
     /// Versions accepted, in the server's preference order.
     public var versions: [MoQVersion]
@@ -33,7 +36,7 @@ public struct RelayConfiguration: Sendable {
     public var logger: Logger
 
     public init(
-        host: String = "127.0.0.1", port: Int = 4443, identity: QUICServerIdentity,
+        host: String = "127.0.0.1", port: Int = 4443, quicSockets: Int = 1, identity: QUICServerIdentity,
         versions: [MoQVersion] = MoQVersion.serverPreference, hopID: UInt64 = UInt64.random(in: 1..<(1 << 52)),
         drainTime: Duration = .seconds(2), transport: QUICTransportConfiguration = .init(),
         cacheBytes: Int = 256 << 20, publisherLinger: Duration = .seconds(5), subscriberLinger: Duration = .seconds(2),
@@ -43,6 +46,7 @@ public struct RelayConfiguration: Sendable {
     ) {
         self.host = host
         self.port = port
+        self.quicSockets = quicSockets
         self.identity = identity
         self.versions = versions
         self.hopID = hopID

@@ -160,7 +160,7 @@ final class ConnectionCore: DeadlineHolder {
         var settings = core.makeSettings(now: now)
         var parameters = core.makeTransportParameters()
         var dcid = ConnectionID.random().ngtcp2
-        let scidValue = ConnectionID.random()
+        let scidValue = endpoint.newConnectionID()
         var scid = scidValue.ngtcp2
         var callbacks = ConnectionCallbacks.make(isServer: false)
         var conn: OpaquePointer?
@@ -193,7 +193,7 @@ final class ConnectionCore: DeadlineHolder {
         var parameters = core.makeTransportParameters()
         parameters.original_dcid = header.dcid
         parameters.original_dcid_present = 1
-        let scidValue = ConnectionID.random()
+        let scidValue = endpoint.newConnectionID()
         var scid = scidValue.ngtcp2
         parameters.stateless_reset_token_present = 1
         _ = withUnsafeMutableBytes(of: &parameters.stateless_reset_token) { token in
@@ -465,7 +465,7 @@ final class ConnectionCore: DeadlineHolder {
                 drained = true
                 break
             }
-            batch.commit(Int(written), to: remoteAddress)
+            batch.commit(Int(written), to: remoteAddress, from: ObjectIdentifier(self))
             budget -= Int(written)
         }
         // The pacing interval ends where the next packet may go. When ngtcp2 had nothing more to write and
@@ -518,7 +518,7 @@ final class ConnectionCore: DeadlineHolder {
             }
             if written == 0 { return }  // congestion-limited: try again after the next ACK
             if accepted != 0 { pendingDatagrams.removeFirst() }
-            batch.commit(Int(written), to: remoteAddress)
+            batch.commit(Int(written), to: remoteAddress, from: ObjectIdentifier(self))
             budget -= Int(written)
         }
     }
@@ -614,7 +614,7 @@ final class ConnectionCore: DeadlineHolder {
     func issueConnectionID(_ cid: UnsafeMutablePointer<ngtcp2_cid>, token: UnsafeMutablePointer<UInt8>, length: Int)
         -> Int32
     {
-        let id = ConnectionID.random()
+        let id = endpoint.newConnectionID()
         cid.pointee = id.ngtcp2
         let rv = endpoint.resetSecret.withUnsafeBufferPointer { secret in
             ngtcp2_crypto_generate_stateless_reset_token(token, secret.baseAddress, secret.count, cid)

@@ -30,10 +30,16 @@ struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
         self.init(bytes: UnsafeRawBufferPointer(start: pointer, count: length))
     }
 
-    /// A random ID of `issuedLength` bytes.
-    static func random() -> ConnectionID {
+    /// A random ID of `issuedLength` bytes. With `socket` (`index` of `count` sockets sharing a port), its
+    /// first byte modulo `count` is `index`: the kernel's steering program (`cdatagram_socket_steer`) then
+    /// hands every packet for it to that socket, whatever address the peer sends from.
+    static func random(socket: (index: Int, count: Int) = (0, 1)) -> ConnectionID {
         var bytes = (UInt64(0), UInt64(0))
-        withUnsafeMutableBytes(of: &bytes) { _ = gnutls_rnd(GNUTLS_RND_NONCE, $0.baseAddress, issuedLength) }
+        withUnsafeMutableBytes(of: &bytes) {
+            _ = gnutls_rnd(GNUTLS_RND_NONCE, $0.baseAddress, issuedLength)
+            let slots = 256 / socket.count
+            $0[0] = UInt8(Int($0[0]) % slots * socket.count + socket.index)
+        }
         return withUnsafeBytes(of: &bytes) {
             ConnectionID(bytes: UnsafeRawBufferPointer(rebasing: $0.prefix(issuedLength)))
         }

@@ -49,6 +49,8 @@ final class EndpointCore: ChannelInboundHandler {
     /// Runs the tasks of every connection of the endpoint (see `QUICConnection.taskExecutor`).
     let taskExecutor: EventLoopTaskExecutor
     private let useSegmentation: Bool
+    /// This socket's place among the sockets sharing the port (`cdatagram_socket_steer`).
+    let socket: (index: Int, count: Int)
     private var statelessResetWindow: (second: UInt64, sent: Int) = (0, 0)
     private(set) var statistics = QUICEndpointStatistics()
     private var closing = false
@@ -57,10 +59,11 @@ final class EndpointCore: ChannelInboundHandler {
 
     init(
         loop: any EventLoop, server: QUICServerConfiguration?, acceptor: AsyncStream<QUICConnection>.Continuation?,
-        options: QUICEndpointOptions, socket: CInt, logger: Logger
+        options: QUICEndpointOptions, descriptor: CInt, socket: (index: Int, count: Int), logger: Logger
     ) throws {
         self.loop = loop
-        self.sender = DatagramSender(descriptor: socket)
+        self.sender = DatagramSender(descriptor: descriptor)
+        self.socket = socket
         self.logger = logger
         self.acceptor = acceptor
         self.maxConnections = options.maxConnections
@@ -266,6 +269,9 @@ final class EndpointCore: ChannelInboundHandler {
 
     // MARK: connection bookkeeping (called by ConnectionCore)
 
+    /// A connection ID whose packets the kernel steers to this socket.
+    func newConnectionID() -> ConnectionID { ConnectionID.random(socket: socket) }
+
     func route(_ id: ConnectionID, to core: ConnectionCore) { routes[id] = core }
     func unroute(_ id: ConnectionID) { routes.removeValue(forKey: id) }
 
@@ -445,6 +451,19 @@ public struct QUICEndpointStatistics: Sendable {
     public var connectionsClosed = 0
     /// Times the endpoint's timer woke the loop (connection expiries: loss detection, pacing, ACK delay, idle).
     public var timerWakeups = 0
+
+    /// Adds another socket's counters to these.
+    mutating func add(_ other: QUICEndpointStatistics) {
+        datagramsReceived += other.datagramsReceived
+        datagramsSent += other.datagramsSent
+        sendCalls += other.sendCalls
+        packetsDropped += other.packetsDropped
+        sendErrors += other.sendErrors
+        statelessResetsSent += other.statelessResetsSent
+        connectionsAccepted += other.connectionsAccepted
+        connectionsClosed += other.connectionsClosed
+        timerWakeups += other.timerWakeups
+    }
 }
 
 /// The IP ECN codepoint ngtcp2 expects for NIO's ECN state.

@@ -114,6 +114,9 @@ public struct QUICEndpointOptions: Sendable {
     public var socketSendBufferSize: Int = 8 << 20
     /// Connections (accepted and dialled) the endpoint holds at once; new Initials past it are dropped.
     public var maxConnections: Int = 10_000
+    /// UDP sockets sharing the port, each on an event loop of its own: up to one core each for the QUIC
+    /// work of the connections steered to it. A dialling-only endpoint needs one.
+    public var sockets: Int = 1
 
     public init() {}
 }

@@ -78,6 +78,13 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var cacheBytes: Int?
 
+    @Option(
+        help: """
+            UDP sockets sharing the QUIC port, each on an event loop of its own, so the QUIC work spreads over \
+            that many cores (default 1).
+            """)
+    var quicSockets: Int?
+
     @Option(help: "Broadcasts one session may announce at once; past it the session is closed (default 10000).")
     var maxSessionBroadcasts: Int?
 
@@ -192,11 +199,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let cacheBytes = try settings.integer("cache-bytes", self.cacheBytes) ?? 256 << 20
         guard cacheBytes >= 0 else { throw ValidationError("--cache-bytes must be >= 0") }
+        let quicSockets = try settings.integer("quic-sockets", self.quicSockets) ?? 1
+        guard (1...64).contains(quicSockets) else { throw ValidationError("--quic-sockets must be 1 to 64") }
         let maxBroadcasts = try settings.integer("max-session-broadcasts", maxSessionBroadcasts) ?? 10_000
         let maxSubscriptions = try settings.integer("max-session-subscriptions", maxSessionSubscriptions) ?? 10_000
         let relay = try await Relay(
             configuration: RelayConfiguration(
-                host: host, port: port, identity: identity, hopID: try data.nodeID(), transport: transport,
+                host: host, port: port, quicSockets: quicSockets, identity: identity, hopID: try data.nodeID(),
+                transport: transport,
                 cacheBytes: cacheBytes,
                 publisherLinger: .milliseconds(Int(linger * 1000)),
                 maxSessionBroadcasts: maxBroadcasts, maxSessionSubscriptions: maxSubscriptions,

@@ -11,11 +11,12 @@ func withEchoServer<T: Sendable>(
     alpn: [String] = ["echo"],
     identity: QUICServerIdentity = testIdentity,
     transport: QUICTransportConfiguration = .init(),
+    options: QUICEndpointOptions = .init(),
     _ body: @Sendable (QUICEndpoint) async throws -> T
 ) async throws -> T {
     let server = try await QUICEndpoint.bind(
         host: "127.0.0.1", port: 0,
-        server: QUICServerConfiguration(alpn: alpn, identity: identity, transport: transport))
+        server: QUICServerConfiguration(alpn: alpn, identity: identity, transport: transport), options: options)
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
             await QUICEchoService(endpoint: server).run()

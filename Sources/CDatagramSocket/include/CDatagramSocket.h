@@ -18,9 +18,19 @@ typedef struct {
   uint8_t refused;        // set by cdatagram_send: the kernel refused this message
 } cdatagram_message;
 
-/// Opens a non-blocking, close-on-exec UDP socket of the address's family and binds it.
+/// Opens a non-blocking, close-on-exec UDP socket of the address's family and binds it; with
+/// `reuse_port`, SO_REUSEPORT first, so that sockets of one process can share the port (one per event loop).
 /// Returns the descriptor, or -errno (nothing is left open).
-int cdatagram_socket_bind(const struct sockaddr *address, socklen_t address_length);
+int cdatagram_socket_bind(const struct sockaddr *address, socklen_t address_length, int reuse_port);
+
+/// The port a socket is bound to, or -errno.
+int cdatagram_socket_port(int fd);
+
+/// Steers the datagrams of a SO_REUSEPORT group of `group_size` sockets (bound in order; `fd` is any of
+/// them) by QUIC destination connection ID: a packet goes to socket `dcid[0] % group_size`, the first byte
+/// of the ID after the short header's first byte or the long header's length byte. A long header with an
+/// empty ID falls back to the kernel's 4-tuple hash. Returns 0 or -errno.
+int cdatagram_socket_steer(int fd, int group_size);
 
 /// The outcome of cdatagram_send.
 typedef struct {
