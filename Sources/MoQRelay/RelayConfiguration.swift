@@ -1,5 +1,6 @@
 public import Logging
 public import MoQWire
+import NIOCore
 public import QUIC
 
 /// What a relay node needs to run: where it listens, who it is, which versions it speaks.
@@ -8,8 +9,11 @@ public struct RelayConfiguration: Sendable {
     public var host: String
     public var port: Int
     /// UDP sockets sharing the port, each on its own event loop (`QUICEndpointOptions.sockets`): the
-    /// relay's QUIC work then spreads over that many cores, one connection on one of them.
+    /// relay's QUIC work then spreads over that many cores, one connection on one of them. One per core by
+    /// default.
     public var quicSockets: Int
+    /// One QUIC socket per core (NIO's count, which honours the cgroup's CPU limit).
+    public static var defaultQUICSockets: Int { System.coreCount }
     public var identity: QUICServerIdentity
     /// Versions accepted, in the server's preference order.
     public var versions: [MoQVersion]
@@ -36,7 +40,7 @@ public struct RelayConfiguration: Sendable {
     public var logger: Logger
 
     public init(
-        host: String = "127.0.0.1", port: Int = 4443, quicSockets: Int = 1, identity: QUICServerIdentity,
+        host: String = "127.0.0.1", port: Int = 4443, quicSockets: Int = RelayConfiguration.defaultQUICSockets, identity: QUICServerIdentity,
         versions: [MoQVersion] = MoQVersion.serverPreference, hopID: UInt64 = UInt64.random(in: 1..<(1 << 52)),
         drainTime: Duration = .seconds(2), transport: QUICTransportConfiguration = .init(),
         cacheBytes: Int = 256 << 20, publisherLinger: Duration = .seconds(5), subscriberLinger: Duration = .seconds(2),

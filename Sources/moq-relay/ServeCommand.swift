@@ -81,7 +81,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         help: """
             UDP sockets sharing the QUIC port, each on an event loop of its own, so the QUIC work spreads over \
-            that many cores (default 1).
+            that many cores (default: one per core).
             """)
     var quicSockets: Int?
 
@@ -199,7 +199,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let cacheBytes = try settings.integer("cache-bytes", self.cacheBytes) ?? 256 << 20
         guard cacheBytes >= 0 else { throw ValidationError("--cache-bytes must be >= 0") }
-        let quicSockets = try settings.integer("quic-sockets", self.quicSockets) ?? 1
+        let quicSockets = try settings.integer("quic-sockets", self.quicSockets) ?? RelayConfiguration.defaultQUICSockets
         guard (1...64).contains(quicSockets) else { throw ValidationError("--quic-sockets must be 1 to 64") }
         let maxBroadcasts = try settings.integer("max-session-broadcasts", maxSessionBroadcasts) ?? 10_000
         let maxSubscriptions = try settings.integer("max-session-subscriptions", maxSessionSubscriptions) ?? 10_000
@@ -254,7 +254,7 @@ struct ServeCommand: AsyncParsableCommand {
         FileHandle.standardOutput.write(
             Data(
                 """
-                moq-relay listening on moqt://\(relay.listenAddress)/ (UDP, moq-lite \(MoQVersion.serverPreference.map(\.alpn).joined(separator: ", ")))
+                moq-relay listening on moqt://\(relay.listenAddress)/ (UDP, \(quicSockets) socket\(quicSockets == 1 ? "" : "s"), moq-lite \(MoQVersion.serverPreference.map(\.alpn).joined(separator: ", ")))
                 moq-relay WebTransport and HTTP/3 on https://\(relay.listenAddress)/ (UDP, ALPN h3)
                 moq-relay NTRIP caster on \(ntrip.listenAddress) (TCP)
                 \(httpPort == 0 ? "" : httpLines(httpPort))moq-relay data in \(data.path) (admin token: \(data.path)/admin.token or MOQ_ADMIN_TOKEN)
