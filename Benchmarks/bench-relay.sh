@@ -14,8 +14,9 @@
 # median of the R paired rounds (CPU on this shared VM drifts by +-20% between runs).
 #
 #   Benchmarks/bench-relay.sh [--subscribers "1 100"] [--seconds 10] [--rounds 1] [--idle N | --syscalls | --hop]
-#                             [--frames "1024x100 65536x30"] [--no-build] [--no-append]
-# --frames picks the scenarios: frame bytes x frames per second (both by default).
+#                             [--frames "1024x100 65536x30"] [--quic-sockets N] [--no-build] [--no-append]
+# --frames picks the scenarios: frame bytes x frames per second (both by default). --quic-sockets runs our
+# relay with N UDP sockets on its port (default: its own, one per core); each section names the count.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . Benchmarks/report.sh
@@ -29,6 +30,7 @@ append=1
 idle=0
 syscalls=0
 hop=0
+quic_sockets=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --subscribers) subscriber_counts=$2; shift 2 ;;
@@ -38,9 +40,10 @@ while [ $# -gt 0 ]; do
     --idle) idle=$2; shift 2 ;;
     --syscalls) syscalls=1; shift ;;
     --hop) hop=1; shift ;;
+    --quic-sockets) quic_sockets=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --no-append) append=0; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -62,12 +65,14 @@ peak_rss_kib() { awk '/VmHWM/{print $2}' "/proc/$1/status"; }
 # Starts a relay ("ours" or "reference"); sets relay_pid, relay_url, relay_pin.
 start_relay() {
   if [ "$1" = ours ]; then
-    .build/release/moq-relay --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --ntrip-listen 127.0.0.1:0 --data-dir "$work/data" --log-level warning > "$work/relay.out" 2>&1 &
+    .build/release/moq-relay --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --ntrip-listen 127.0.0.1:0 --data-dir "$work/data" \
+      ${quic_sockets:+--quic-sockets "$quic_sockets"} --log-level warning > "$work/relay.out" 2>&1 &
     relay_pid=$!
     for _ in $(seq 100); do grep -q '^moq-relay HTTP API on' "$work/relay.out" 2>/dev/null && break; sleep 0.1; done
     relay_url=$(sed -n 's/^moq-relay listening on \(moqt:[^ ]*\).*/\1/p' "$work/relay.out")
     relay_http=$(sed -n 's/^moq-relay HTTP API on \(http:[^ ]*\)/\1/p' "$work/relay.out")
     relay_pin=$(sed -n 's/^certificate sha256 //p' "$work/relay.out")
+    ours_sockets=$(sed -n 's/^moq-relay listening on .*(UDP, \([0-9]*\) socket.*/\1/p' "$work/relay.out")
   else
     "$python" Tests/Peers/moq_ref.py server --ignore-stdin --timeout 900 > "$work/relay.out" 2> "$work/relay.err" &
     relay_pid=$!
@@ -76,6 +81,10 @@ start_relay() {
     relay_url="moqt://127.0.0.1:$port/"
   fi
 }
+
+# The section line naming our relay's QUIC sockets (read from its listening line).
+ours_note() { echo "- ours: moq-relay with ${ours_sockets:-?} UDP socket(s) on its QUIC port (--quic-sockets; one event loop each)"; }
+sockets_option=${quic_sockets:+ --quic-sockets $quic_sockets}
 
 # Stops the relay started last and waits for it to exit.
 stop_relay() { kill "$relay_pid" 2>/dev/null || true; wait "$relay_pid" 2>/dev/null || true; relay_pid=""; }
@@ -115,7 +124,8 @@ if [ "$idle" -gt 0 ]; then
   echo "$table"
   if [ $append = 1 ]; then
     {
-      section_header "bench-relay, idle subscribers" "Benchmarks/bench-relay.sh --idle $idle"
+      section_header "bench-relay, idle subscribers" "Benchmarks/bench-relay.sh --idle $idle$sockets_option"
+      ours_note
       echo "- $idle moq-lite-06 subscriber sessions (raw QUIC, one relay-bench process) each subscribed to a silent"
       echo "  track of one publisher; relay VmRSS read before they connect and while they are held"
       echo
@@ -155,7 +165,8 @@ if [ "$syscalls" = 1 ]; then
   echo "$table"
   if [ $append = 1 ]; then
     {
-      section_header "bench-relay, system calls per frame" "Benchmarks/bench-relay.sh --syscalls --subscribers $n --seconds $seconds"
+      section_header "bench-relay, system calls per frame" "Benchmarks/bench-relay.sh --syscalls --subscribers $n --seconds $seconds$sockets_option"
+      ours_note
       echo "- 1 publisher -> relay -> $n subscriber(s), 1 KiB x 100/s over raw QUIC; the relay's calls (all threads,"
       echo "  strace -c -f) divided by the frames delivered to the subscribers"
       echo
@@ -215,7 +226,8 @@ if [ "$hop" = 1 ]; then
   echo "$summary"
   if [ $append = 1 ]; then
     {
-      section_header "bench-relay, relay hop latency" "Benchmarks/bench-relay.sh --hop --seconds $seconds --rounds $rounds"
+      section_header "bench-relay, relay hop latency" "Benchmarks/bench-relay.sh --hop --seconds $seconds --rounds $rounds$sockets_option"
+      ours_note
       echo "- 1 publisher -> relay -> 1 subscriber, 1 KiB x 100/s (moq-lite-06; -wt rows over WebTransport), a fresh"
       echo "  relay per row. End-to-end: relay-bench's own figures (publish to read, one process). Hop: publisher's"
       echo "  datagram to the relay's datagram of the same frame, both as they enter the loopback device (perf,"
@@ -265,7 +277,8 @@ echo "$table"
 printf '%s' "$ratios"
 if [ $append = 1 ]; then
   {
-    section_header bench-relay "Benchmarks/bench-relay.sh --subscribers \"$subscriber_counts\" --seconds $seconds --rounds $rounds --frames \"$scenarios\""
+    section_header bench-relay "Benchmarks/bench-relay.sh --subscribers \"$subscriber_counts\" --seconds $seconds --rounds $rounds --frames \"$scenarios\"$sockets_option"
+    ours_note
     echo "- 1 publisher and N subscriber sessions in one relay-bench process (moq-lite-06, 127.0.0.1; -wt rows over"
     echo "  WebTransport), a fresh relay"
     echo "  per row; relay CPU = utime + stime of the relay process over the run; peak RSS = VmHWM"
