@@ -40,7 +40,8 @@ public struct RelayConfiguration: Sendable {
     public var logger: Logger
 
     public init(
-        host: String = "127.0.0.1", port: Int = 4443, quicSockets: Int = RelayConfiguration.defaultQUICSockets, identity: QUICServerIdentity,
+        host: String = "127.0.0.1", port: Int = 4443, quicSockets: Int = RelayConfiguration.defaultQUICSockets,
+        identity: QUICServerIdentity,
         versions: [MoQVersion] = MoQVersion.serverPreference, hopID: UInt64 = UInt64.random(in: 1..<(1 << 52)),
         drainTime: Duration = .seconds(2), transport: QUICTransportConfiguration = .init(),
         cacheBytes: Int = 256 << 20, publisherLinger: Duration = .seconds(5), subscriberLinger: Duration = .seconds(2),

@@ -199,7 +199,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let cacheBytes = try settings.integer("cache-bytes", self.cacheBytes) ?? 256 << 20
         guard cacheBytes >= 0 else { throw ValidationError("--cache-bytes must be >= 0") }
-        let quicSockets = try settings.integer("quic-sockets", self.quicSockets) ?? RelayConfiguration.defaultQUICSockets
+        let quicSockets =
+            try settings.integer("quic-sockets", self.quicSockets) ?? RelayConfiguration.defaultQUICSockets
         guard (1...64).contains(quicSockets) else { throw ValidationError("--quic-sockets must be 1 to 64") }
         let maxBroadcasts = try settings.integer("max-session-broadcasts", maxSessionBroadcasts) ?? 10_000
         let maxSubscriptions = try settings.integer("max-session-subscriptions", maxSessionSubscriptions) ?? 10_000
