@@ -12,7 +12,7 @@ server: an echo server the Swift client tests connect to.
 client: runs the echo protocol steps against a server (the Swift one under test).
     aioquic_echo.py client --host 127.0.0.1 --port P [--alpn echo] [--ca FILE | --insecure]
         [--server-name localhost] [--bidi-bytes 4194304] [--resume [--new-port-on-resume]]
-        [--timeout 60] [--step-timeout 10]
+        [--rebind N] [--timeout 60] [--step-timeout 10]
     stdout: one JSON object per step, e.g. {"step": "handshake", "ok": true, "alpn": "echo"},
     then {"step": "done", "ok": <all ok>}; exit status 0 iff all steps were ok.
 
@@ -323,6 +323,8 @@ class EchoClient:
         await self.run_step("key_update", self.step_key_update)
         await self.run_step("uni", self.step_uni)
         await self.run_step("datagram", self.step_datagram)
+        if self.args.rebind:
+            await self.run_step("rebind", self.step_rebind)
         await self.run_step("reset", self.step_reset)
         await self.run_step("stop_sending", self.step_stop_sending)
         if self.args.resume:
@@ -408,6 +410,28 @@ class EchoClient:
         if unexpected:
             raise StepFailed(f"{unexpected} echoed datagrams did not match any sent payload")
         return {"count": len(echoed), "sent": sent}
+
+    async def step_rebind(self) -> dict:
+        """The client's address changes mid-connection (NAT rebinding), --rebind times: each time it moves
+        to a new local port, every other time also to a new connection ID, and echoes from there."""
+        protocol = self.live_protocol()
+        loop = asyncio.get_running_loop()
+        ports = []
+        for index in range(self.args.rebind):
+            old = protocol._transport
+            # The protocol object moves to the new socket (connection_made); closing the old one is
+            # harmless to it (aioquic's protocol does nothing on connection_lost).
+            transport, _ = await loop.create_datagram_endpoint(lambda: protocol, local_addr=("127.0.0.1", 0))
+            old.close()
+            if index % 2 == 1:
+                protocol._quic.change_connection_id()
+            ports.append(transport.get_extra_info("sockname")[1])
+            await self.bidi_echo(os.urandom(20_000))
+            # Let the server validate the new path and the connection IDs settle before the next move, as
+            # between real rebindings (moves faster than that exhaust the connection ID limit).
+            await asyncio.sleep(0.05)
+            await protocol.ping()
+        return {"rebinds": len(ports), "ports": len(set(ports))}
 
     async def step_reset(self) -> dict:
         protocol = self.live_protocol()
@@ -518,6 +542,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     client.add_argument("--resume", action="store_true", help="also test session resumption")
     client.add_argument("--new-port-on-resume", action="store_true",
                         help="resume from a new local UDP port (default: reuse the first connection's port)")
+    client.add_argument("--rebind", type=int, default=0,
+                        help="move to a new local port this many times mid-connection, echoing after each")
     client.add_argument("--step-timeout", type=float, default=10.0)
     client.add_argument("--verbose", action="store_true", help="log aioquic's own messages to stderr")
     peer_util.add_lifetime_args(client)

@@ -114,4 +114,36 @@ struct AioquicInteropTests {
             #expect(step("done")?["ok"] as? Bool == true)
         }
     }
+
+    /// A client whose address keeps changing (NAT rebinding, new connection IDs) stays connected to a server
+    /// with two sockets on its port: the kernel steers its packets by connection ID, not by address (by
+    /// address, each move would have an even chance of reaching the socket that does not know it).
+    @Test func aioquicClientMovingToNewPortsStaysOnItsSocketOfASharedPort() async throws {
+        let directory = try Repository.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        try testIdentity.write(certificateFile: certificate, keyFile: directory.appendingPathComponent("key.pem").path)
+        var options = QUICEndpointOptions()
+        options.sockets = 2
+        try await withEchoServer(options: options) { server in
+            let client = try PeerProcess(
+                Repository.python,
+                [
+                    Repository.peer("aioquic_echo.py"), "client", "--port", "\(server.localAddress.port!)", "--alpn",
+                    "echo", "--ca", certificate, "--server-name", "localhost", "--bidi-bytes", "100000",
+                    "--rebind", "8",
+                ])
+            let status = try await client.waitForExit(timeout: .seconds(90))
+            let rebind = try client.lines.compactMap { line -> [String: Any]? in
+                guard line.hasPrefix("{") else { return nil }
+                return try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            }.first { $0["step"] as? String == "rebind" }
+            #expect(status == 0, "aioquic client failed: \(client.lines) \(client.stderr.suffix(2000))")
+            #expect(rebind?["rebinds"] as? Int == 8)
+            #expect(rebind?["ports"] as? Int == 8)
+            let sockets = await server.socketStatistics()
+            #expect(sockets.allSatisfy { $0.statelessResetsSent == 0 }, "\(sockets)")
+            #expect(sockets.map(\.connectionsAccepted).reduce(0, +) == 1)
+        }
+    }
 }
