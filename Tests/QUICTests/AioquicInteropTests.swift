@@ -1,7 +1,7 @@
 import Foundation
-import TestSupport
 import NIOCore
 import QUIC
+import TestSupport
 import Testing
 
 /// Our QUIC stack against aioquic 1.7.2 in both roles, speaking the echo protocol (Tests/Peers/README.md).

@@ -13,21 +13,7 @@ struct EndpointTests {
         try await withEchoServer { server in
             let port = server.localAddress.port!
             let client = try await makeClient()
-            let echoed = try await withThrowingTaskGroup(of: Bool.self) { group in
-                for index in 0..<100 {
-                    group.addTask {
-                        let connection = try await client.connect(
-                            host: "127.0.0.1", port: port, configuration: pinned())
-                        let payload = patternBytes(32 * 1024 + index, seed: UInt64(index + 1))
-                        let reply = try await echoRoundTrip(connection, payload)
-                        connection.close(code: 0)
-                        return reply == payload
-                    }
-                }
-                var matches = 0
-                for try await ok in group where ok { matches += 1 }
-                return matches
-            }
+            let echoed = try await echoConcurrently(100, from: client, to: port) { 32 * 1024 + $0 }
             #expect(echoed == 100)
             #expect(await server.statistics().connectionsAccepted == 100)
             await client.close()

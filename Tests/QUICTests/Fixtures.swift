@@ -1,7 +1,7 @@
 import Foundation
-import TestSupport
 import NIOCore
 import QUIC
+import TestSupport
 
 /// One certificate for the whole test process (generation costs a few milliseconds each time).
 let testIdentity: QUICServerIdentity = try! QUICServerIdentity.generateSelfSigned(names: ["localhost", "127.0.0.1"])
@@ -75,3 +75,23 @@ func echoRoundTrip(_ connection: QUICConnection, _ payload: ByteBuffer, chunk: I
     return try await reply
 }
 
+/// Opens `count` connections from `client` to the echo server on `port` at once, echoes a different
+/// pattern of `bytes(index)` bytes on each, and returns how many came back byte-exact.
+func echoConcurrently(_ count: Int, from client: QUICEndpoint, to port: Int, bytes: @escaping @Sendable (Int) -> Int)
+    async throws -> Int
+{
+    try await withThrowingTaskGroup(of: Bool.self) { group in
+        for index in 0..<count {
+            group.addTask {
+                let connection = try await client.connect(host: "127.0.0.1", port: port, configuration: pinned())
+                let payload = patternBytes(bytes(index), seed: UInt64(index + 1))
+                let reply = try await echoRoundTrip(connection, payload)
+                connection.close(code: 0)
+                return reply == payload
+            }
+        }
+        var matches = 0
+        for try await ok in group where ok { matches += 1 }
+        return matches
+    }
+}

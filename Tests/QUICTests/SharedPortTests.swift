@@ -17,21 +17,7 @@ struct SharedPortTests {
         try await withEchoServer(options: Self.twoSockets) { server in
             let client = try await makeClient()
             let port = server.localAddress.port!
-            let echoed = try await withThrowingTaskGroup(of: Bool.self) { group in
-                for index in 0..<40 {
-                    group.addTask {
-                        let connection = try await client.connect(
-                            host: "127.0.0.1", port: port, configuration: pinned())
-                        let payload = patternBytes(48 * 1024 + index, seed: UInt64(index + 7))
-                        let reply = try await echoRoundTrip(connection, payload)
-                        connection.close(code: 0)
-                        return reply == payload
-                    }
-                }
-                var matches = 0
-                for try await ok in group where ok { matches += 1 }
-                return matches
-            }
+            let echoed = try await echoConcurrently(40, from: client, to: port) { 48 * 1024 + $0 }
             #expect(echoed == 40)
             let sockets = await server.socketStatistics()
             #expect(sockets.count == 2)
