@@ -112,7 +112,8 @@ public struct QUICEndpointOptions: Sendable {
     /// Socket buffer sizes requested (the kernel caps them at net.core.{r,w}mem_max).
     public var socketReceiveBufferSize: Int = 8 << 20
     public var socketSendBufferSize: Int = 8 << 20
-    /// Connections (accepted and dialled) the endpoint holds at once; new Initials past it are dropped.
+    /// Connections (accepted and dialled) each socket of the endpoint holds at once; new Initials past it are
+    /// dropped.
     public var maxConnections: Int = 10_000
     /// UDP sockets sharing the port, each on an event loop of its own: up to one core each for the QUIC
     /// work of the connections steered to it. A dialling-only endpoint needs one.
