@@ -116,7 +116,7 @@ public struct QUICEndpointOptions: Sendable {
     /// dropped.
     public var maxConnections: Int = 10_000
     /// UDP sockets sharing the port, each on an event loop of its own: up to one core each for the QUIC
-    /// work of the connections steered to it. A dialling-only endpoint needs one.
+    /// work of the connections steered to it (1 to 256). A dialling-only endpoint needs one.
     public var sockets: Int = 1
 
     public init() {}

@@ -42,9 +42,13 @@ public final class QUICEndpoint: Sendable {
         let (incoming, acceptor) = AsyncStream.makeStream(
             of: QUICConnection.self, bufferingPolicy: .bufferingOldest(server?.acceptQueueLimit ?? 0))
         if server == nil { acceptor.finish() }
+        // A connection ID's first byte names its socket (`ConnectionID.random(socket:)`): 256 at most.
+        guard (1...256).contains(options.sockets) else {
+            throw QUICEndpointError("QUICEndpointOptions.sockets must be 1 to 256, not \(options.sockets)")
+        }
         let descriptors: [CInt]
         do {
-            descriptors = try bindSockets(host: host, port: port, count: max(1, options.sockets))
+            descriptors = try bindSockets(host: host, port: port, count: options.sockets)
         } catch {
             throw QUICEndpointError("cannot bind UDP \(host):\(port): \(error)")
         }

@@ -68,4 +68,14 @@ struct SharedPortTests {
             }
         }
     }
+
+    @Test func aSocketCountAConnectionIDCannotNameIsRefused() async throws {
+        for count in [0, 257] {
+            var options = QUICEndpointOptions()
+            options.sockets = count
+            await #expect(throws: QUICEndpointError.self) {
+                _ = try await QUICEndpoint.bind(host: "127.0.0.1", port: 0, options: options)
+            }
+        }
+    }
 }
