@@ -19,18 +19,9 @@ struct RelayQUICSocketsTests {
             ])
         defer { publisher.terminate() }
         _ = try await publisher.waitForEvent { $0["event"] as? String == "announced" }
-        var subscribers: [PeerProcess] = []
+        let subscribers = try relay.referenceSubscribers(12, broadcast: "spread", track: "t", frames: 30, timeout: 50)
         defer { subscribers.forEach { $0.terminate() } }
-        for _ in 0..<12 {
-            subscribers.append(
-                try relay.reference(
-                    "subscribe", ["--broadcast", "spread", "--track", "t", "--count", "30", "--timeout", "50"]))
-        }
-        for subscriber in subscribers {
-            #expect(try await subscriber.waitForExit(timeout: .seconds(60)) == 0, "\(subscriber.stderr.suffix(800))")
-            let frames = subscriber.events.filter { $0["event"] as? String == "frame" }
-            #expect(frames.count == 30 && frames.allSatisfy { $0["ok"] as? Bool == true }, "byte-exact")
-        }
+        try await expectEveryFrameByteExact(subscribers, frames: 30, within: .seconds(60))
     }
 
     @Test func aSocketCountOutOfRangeIsRefusedWithWhatToDo() async throws {

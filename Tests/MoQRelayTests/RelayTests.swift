@@ -22,21 +22,10 @@ struct RelayTests {
         defer { publisher.terminate() }
         _ = try await publisher.waitForEvent { $0["event"] as? String == "announced" }
 
-        var subscribers: [PeerProcess] = []
+        let subscribers = try relay.referenceSubscribers(
+            50, broadcast: "live/cam", track: "video", frames: 40, timeout: 100)
         defer { subscribers.forEach { $0.terminate() } }
-        for _ in 0..<50 {
-            subscribers.append(
-                try relay.reference(
-                    "subscribe", ["--broadcast", "live/cam", "--track", "video", "--count", "40", "--timeout", "100"]))
-        }
-        for subscriber in subscribers {
-            #expect(
-                try await subscriber.waitForExit(timeout: .seconds(110)) == 0,
-                "\(subscriber.lines.suffix(3)) \(subscriber.stderr.suffix(800))")
-            let frames = subscriber.events.filter { $0["event"] as? String == "frame" }
-            #expect(frames.count == 40)
-            #expect(frames.allSatisfy { $0["ok"] as? Bool == true }, "byte-exact")
-        }
+        try await expectEveryFrameByteExact(subscribers, frames: 40, within: .seconds(110))
 
         // The HTTP API sees the same relay.
         #expect(try await httpGet(relay.http + "/health") == "ok\n")
