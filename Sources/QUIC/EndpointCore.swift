@@ -51,6 +51,14 @@ final class EndpointCore: ChannelInboundHandler {
     private let useSegmentation: Bool
     /// This socket's place among the sockets sharing the port (`cdatagram_socket_steer`).
     let socket: (index: Int, count: Int)
+    /// Which socket takes a new connection, and what each holds (`QUICEndpointOptions.placement`).
+    private let placement: QUICSocketPlacement
+    private let loads: SocketLoads
+    /// Every socket of the endpoint in steering order, this one included; set once all are open.
+    var peers: [NIOLoopBound<EndpointCore>] = []
+    /// Client connection IDs whose first Initial went to another socket: their retransmissions follow it
+    /// there, whatever the loads are by then. Bounded; entries expire after `handOffLifetime`.
+    private var handedOff: [ConnectionID: (socket: Int, expiry: UInt64)] = [:]
     private var statelessResetWindow: (second: UInt64, sent: Int) = (0, 0)
     private(set) var statistics = QUICEndpointStatistics()
     private var closing = false
@@ -59,11 +67,14 @@ final class EndpointCore: ChannelInboundHandler {
 
     init(
         loop: any EventLoop, server: QUICServerConfiguration?, acceptor: AsyncStream<QUICConnection>.Continuation?,
-        options: QUICEndpointOptions, descriptor: CInt, socket: (index: Int, count: Int), logger: Logger
+        options: QUICEndpointOptions, descriptor: CInt, socket: (index: Int, count: Int), loads: SocketLoads,
+        logger: Logger
     ) throws {
         self.loop = loop
         self.sender = DatagramSender(descriptor: descriptor)
         self.socket = socket
+        self.placement = options.placement
+        self.loads = loads
         self.logger = logger
         self.acceptor = acceptor
         self.maxConnections = options.maxConnections
@@ -114,6 +125,12 @@ final class EndpointCore: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         reading = false
+        endOfRead()
+        context.fireChannelReadComplete()
+    }
+
+    /// What follows every read from the socket, and every datagram another socket handed over.
+    private func endOfRead() {
         // Stream data reaches its readers only here, at the end of a read (every connection that received
         // packets is dirty, or deferred when its ACK waits). The flush then waits for the tasks they wake, so
         // the ACKs for what was read and the data those tasks write in reply leave in one batch: one
@@ -125,7 +142,6 @@ final class EndpointCore: ChannelInboundHandler {
         }
         deferred.removeAll(keepingCapacity: true)
         scheduleFlush(afterTicks: Self.readFlushTicks)
-        context.fireChannelReadComplete()
     }
 
     /// Loop ticks between a read and its flush: one for the woken stream readers, one for the tasks they
@@ -138,15 +154,21 @@ final class EndpointCore: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) { flushTick = nil }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        flushTick = nil
+        peers = []  // each core holds every core, itself included
+    }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // ICMP errors and the like surface here; they concern one peer, never the endpoint.
         logger.debug("UDP socket error", metadata: ["error": "\(error)"])
     }
 
-    private func handleDatagram(_ packet: UnsafeRawBufferPointer, from remote: SocketAddress, ecn: UInt8) {
-        statistics.datagramsReceived += 1
+    /// `placed`: another socket already chose this one for the datagram's new connection.
+    private func handleDatagram(
+        _ packet: UnsafeRawBufferPointer, from remote: SocketAddress, ecn: UInt8, placed: Bool = false
+    ) {
+        if !placed { statistics.datagramsReceived += 1 }
         guard let base = packet.baseAddress?.assumingMemoryBound(to: UInt8.self), packet.count > 0 else { return }
         var versionCID = ngtcp2_version_cid()
         let rv = ngtcp2_pkt_decode_version_cid(&versionCID, base, packet.count, ConnectionID.issuedLength)
@@ -164,7 +186,11 @@ final class EndpointCore: ChannelInboundHandler {
             return
         }
         if versionCID.version != 0 {
-            acceptIfInitial(packet, from: remote, ecn: ecn)
+            if !placed, let owner = placeElsewhere(dcid, packet) {
+                handOff(packet, from: remote, ecn: ecn, to: owner)
+            } else {
+                acceptIfInitial(packet, from: remote, ecn: ecn)
+            }
         } else {
             sendStatelessReset(dcid: dcid, packetLength: packet.count, to: remote)
         }
@@ -190,11 +216,59 @@ final class EndpointCore: ChannelInboundHandler {
                 endpoint: self, configuration: server.configuration, credentials: server.credentials, header: header,
                 local: localAddress, remote: remote, resetSecret: resetSecret, logger: logger)
             connections[ObjectIdentifier(core)] = core
+            connectionsChanged()
             statistics.connectionsAccepted += 1
             core.receive(packet, from: remote, ecn: ecn)
         } catch {
             logger.error("cannot create connection", metadata: ["error": "\(error)"])
         }
+    }
+
+    // MARK: placing new connections
+
+    /// The other socket that should own the connection this long-header packet would start, or nil to
+    /// handle it here: the socket its connection ID went to before, else `placement`'s choice for an Initial
+    /// this endpoint would accept.
+    private func placeElsewhere(_ dcid: ConnectionID, _ packet: UnsafeRawBufferPointer) -> Int? {
+        let now = monotonicNow()
+        if let earlier = handedOff[dcid] {
+            if earlier.expiry > now { return earlier.socket }
+            handedOff.removeValue(forKey: dcid)
+        }
+        guard peers.count > 1, server != nil, !closing, placement != .steered else { return nil }
+        var header = ngtcp2_pkt_hd()
+        guard ngtcp2_accept(&header, packet.baseAddress!.assumingMemoryBound(to: UInt8.self), packet.count) == 0
+        else { return nil }
+        let owner = placement.owner(receivedOn: socket.index, holding: loads.snapshot)
+        guard owner != socket.index, peers.indices.contains(owner) else { return nil }
+        if handedOff.count >= Self.handOffCapacity {
+            handedOff = handedOff.filter { $0.value.expiry > now }
+            // A flood of Initials: the rest stay where the kernel put them rather than grow the table.
+            guard handedOff.count < Self.handOffCapacity else { return nil }
+        }
+        handedOff[dcid] = (owner, now + Self.handOffLifetime)
+        return owner
+    }
+
+    /// Client connection IDs remembered at once (`handedOff`).
+    static let handOffCapacity = 4096
+    /// How long a hand-off is remembered: longer than a client retransmits its first Initial.
+    static let handOffLifetime: UInt64 = 30_000_000_000
+
+    /// Gives a datagram to socket `owner`'s loop, as if that socket had read it.
+    private func handOff(_ packet: UnsafeRawBufferPointer, from remote: SocketAddress, ecn: UInt8, to owner: Int) {
+        statistics.datagramsHandedOff += 1
+        let datagram = ByteBuffer(bytes: packet)
+        let target = peers[owner]
+        target.eventLoop.execute { target.value.receiveHandedOff(datagram, from: remote, ecn: ecn) }
+    }
+
+    /// A datagram another socket of the endpoint read and placed on this one.
+    func receiveHandedOff(_ datagram: ByteBuffer, from remote: SocketAddress, ecn: UInt8) {
+        reading = true
+        datagram.withUnsafeReadableBytes { handleDatagram($0, from: remote, ecn: ecn, placed: true) }
+        reading = false
+        endOfRead()
     }
 
     private func sendVersionNegotiation(_ versionCID: ngtcp2_version_cid, packetLength: Int, to remote: SocketAddress) {
@@ -261,6 +335,7 @@ final class EndpointCore: ChannelInboundHandler {
                 endpoint: self, configuration: configuration, credentials: credentials, local: localAddress,
                 remote: remote, serverName: serverName, promise: promise, logger: logger)
             connections[ObjectIdentifier(core)] = core
+            connectionsChanged()
             writeNow(core)
         } catch {
             promise.fail(error)
@@ -290,10 +365,17 @@ final class EndpointCore: ChannelInboundHandler {
     func forget(_ core: ConnectionCore) {
         for id in core.routedIDs where routes[id] === core { routes.removeValue(forKey: id) }
         connections.removeValue(forKey: ObjectIdentifier(core))
+        connectionsChanged()
         if closing, connections.isEmpty { closeChannelIfDone() }
     }
 
     var connectionCount: Int { connections.count }
+
+    /// Publishes this socket's connection count to the other sockets and to the statistics.
+    private func connectionsChanged() {
+        loads.set(socket.index, connections: connections.count)
+        statistics.connections = connections.count
+    }
 
     // MARK: sending
 
@@ -447,6 +529,10 @@ public struct QUICEndpointStatistics: Sendable {
     /// Packets (or GSO runs) the kernel refused to send (EMSGSIZE, ENETUNREACH, ...); lost like on the wire.
     public var sendErrors = 0
     public var statelessResetsSent = 0
+    /// Datagrams that started (or retransmitted the start of) a connection placed on another socket.
+    public var datagramsHandedOff = 0
+    /// Connections held now (accepted and dialled, including ones in their closing period).
+    public var connections = 0
     public var connectionsAccepted = 0
     public var connectionsClosed = 0
     /// Times the endpoint's timer woke the loop (connection expiries: loss detection, pacing, ACK delay, idle).
@@ -460,6 +546,8 @@ public struct QUICEndpointStatistics: Sendable {
         packetsDropped += other.packetsDropped
         sendErrors += other.sendErrors
         statelessResetsSent += other.statelessResetsSent
+        datagramsHandedOff += other.datagramsHandedOff
+        connections += other.connections
         connectionsAccepted += other.connectionsAccepted
         connectionsClosed += other.connectionsClosed
         timerWakeups += other.timerWakeups

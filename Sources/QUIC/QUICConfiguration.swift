@@ -118,6 +118,10 @@ public struct QUICEndpointOptions: Sendable {
     /// UDP sockets sharing the port, each on an event loop of its own: up to one core each for the QUIC
     /// work of the connections steered to it (1 to 256). A dialling-only endpoint needs one.
     public var sockets: Int = 1
+    /// Which socket a new connection goes to when there are several. By default the first one takes every
+    /// connection up to 256, so a small relay's fan-out stays on one event loop; past that each goes to the
+    /// socket holding the fewest.
+    public var placement: QUICSocketPlacement = .packed(upTo: 256)
 
     public init() {}
 }

@@ -6,7 +6,8 @@ public import NIOPosix
 
 /// A UDP port that speaks QUIC: it listens (with a server configuration) and dials, with many
 /// connections at once. Each of its sockets (`QUICEndpointOptions.sockets`, sharing the port) lives on an
-/// event loop of its own and owns the connections whose packets the kernel steers to it.
+/// event loop of its own and owns the connections placed on it (`QUICEndpointOptions.placement`); the
+/// kernel steers every later packet of a connection to its socket.
 ///
 ///     let endpoint = try await QUICEndpoint.bind(host: "127.0.0.1", port: 4443, server: serverConfig)
 ///     for await connection in endpoint.incomingConnections { ... }
@@ -54,13 +55,16 @@ public final class QUICEndpoint: Sendable {
         }
         let loops = distinctLoops(of: group, count: descriptors.count)
         var cores: [NIOLoopBound<EndpointCore>] = []
+        let loads = SocketLoads(sockets: descriptors.count)
         do {
             for (index, descriptor) in descriptors.enumerated() {
                 cores.append(
                     try await open(
                         descriptor, as: (index, descriptors.count), on: loops[index], server: server,
-                        acceptor: acceptor, options: options, logger: logger))
+                        acceptor: acceptor, options: options, loads: loads, logger: logger))
             }
+            // Until here each socket keeps the connections the kernel steers to it.
+            for core in cores { try await core.eventLoop.submit { [cores] in core.value.peers = cores }.get() }
         } catch {
             for core in cores { await close(core, code: 0, reason: "endpoint failed to open", grace: .zero) }
             for descriptor in descriptors.dropFirst(cores.count + 1) { Glibc.close(descriptor) }
@@ -76,7 +80,7 @@ public final class QUICEndpoint: Sendable {
     private static func open(
         _ descriptor: CInt, as socket: (index: Int, count: Int), on loop: any EventLoop,
         server: QUICServerConfiguration?, acceptor: AsyncStream<QUICConnection>.Continuation,
-        options: QUICEndpointOptions, logger: Logger
+        options: QUICEndpointOptions, loads: SocketLoads, logger: Logger
     ) async throws -> NIOLoopBound<EndpointCore> {
         let receiveOffload = options.receiveOffload && System.supportsUDPReceiveOffload
         let messageSize = receiveOffload ? 65536 : 2048
@@ -103,7 +107,7 @@ public final class QUICEndpoint: Sendable {
             channel.eventLoop.makeCompletedFuture {
                 let core = try EndpointCore(
                     loop: channel.eventLoop, server: server, acceptor: acceptor, options: options,
-                    descriptor: descriptor, socket: socket, logger: logger)
+                    descriptor: descriptor, socket: socket, loads: loads, logger: logger)
                 try channel.pipeline.syncOperations.addHandler(core)
             }
         }.withBoundSocket(descriptor).get()

@@ -7,9 +7,12 @@ import Testing
 /// destination connection ID to the socket that issued it, so each socket's loop owns its connections.
 @Suite(.timeLimit(.minutes(2)))
 struct SharedPortTests {
-    static var twoSockets: QUICEndpointOptions {
+    static var twoSockets: QUICEndpointOptions { twoSockets(placement: .steered) }
+
+    static func twoSockets(placement: QUICSocketPlacement) -> QUICEndpointOptions {
         var options = QUICEndpointOptions()
         options.sockets = 2
+        options.placement = placement
         return options
     }
 
@@ -28,6 +31,91 @@ struct SharedPortTests {
                 "accepted per socket: \(sockets.map(\.connectionsAccepted))")
             // Every later packet reached the socket that owns its connection: none unknown, no reset sent.
             #expect(sockets.allSatisfy { $0.packetsDropped == 0 && $0.statelessResetsSent == 0 }, "\(sockets)")
+            await client.close()
+        }
+    }
+
+    @Test func aSmallFanOutIsPackedOnTheFirstSocket() async throws {
+        try await withEchoServer(options: Self.twoSockets(placement: .packed(upTo: 100))) { server in
+            let client = try await makeClient()
+            let echoed = try await echoConcurrently(40, from: client, to: server.localAddress.port!) { 8 * 1024 + $0 }
+            #expect(echoed == 40)
+            let sockets = await server.socketStatistics()
+            #expect(sockets.map(\.connectionsAccepted) == [40, 0])
+            // The Initials the kernel steered to the second socket were handed to the first, and every later
+            // packet went straight to it: the connection IDs it issued name it.
+            #expect(sockets[1].datagramsHandedOff > 0 && sockets[0].datagramsHandedOff == 0, "\(sockets)")
+            #expect(sockets.allSatisfy { $0.packetsDropped == 0 && $0.statelessResetsSent == 0 }, "\(sockets)")
+            await client.close()
+        }
+    }
+
+    @Test func pastThePackingEachConnectionGoesToTheSocketHoldingFewest() async throws {
+        try await withEchoServer(options: Self.twoSockets(placement: .packed(upTo: 0))) { server in
+            let client = try await makeClient()
+            var held: [QUICConnection] = []
+            for index in 0..<20 {
+                let connection = try await client.connect(
+                    host: "127.0.0.1", port: server.localAddress.port!, configuration: pinned())
+                let payload = patternBytes(1000 + index, seed: UInt64(index + 1))
+                #expect(try await echoRoundTrip(connection, payload) == payload)
+                held.append(connection)
+            }
+            let sockets = await server.socketStatistics()
+            #expect(sockets.map(\.connectionsAccepted) == [10, 10])
+            #expect(sockets.allSatisfy { $0.packetsDropped == 0 && $0.statelessResetsSent == 0 }, "\(sockets)")
+            for connection in held { connection.close(code: 0) }
+            await client.close()
+        }
+    }
+
+    @Test func aRetransmittedInitialFollowsItsFirstCopy() async throws {
+        try await withEchoServer(options: Self.twoSockets(placement: .packed(upTo: 0))) { server in
+            let port = server.localAddress.port!
+            // One connection, so that its socket holds more than the other.
+            let client = try await makeClient()
+            let first = try await client.connect(host: "127.0.0.1", port: port, configuration: pinned())
+            let busy = await server.socketStatistics().firstIndex { $0.connectionsAccepted == 1 }!
+            // Real client Initials, caught on a plain socket; one whose connection ID the kernel steers to `busy`.
+            let catcher = try RawUDPSocket()
+            let dialler = try await makeClient()
+            let dials = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for _ in 0..<16 {
+                        group.addTask {
+                            _ = try? await dialler.connect(
+                                host: "127.0.0.1", port: catcher.port, configuration: pinned())
+                        }
+                    }
+                }
+            }
+            var initial: [UInt8]?
+            for _ in 0..<64 where initial == nil {
+                guard let caught = catcher.receive(timeout: .seconds(1)) else { continue }
+                if caught.bytes.count >= 1200, caught.bytes[0] & 0xf0 == 0xc0, Int(caught.bytes[6]) % 2 == busy {
+                    initial = caught.bytes
+                }
+            }
+            let packet = try #require(initial)
+            // Its first copy goes to the socket holding fewer (it is then as busy as `busy`)...
+            catcher.send(packet, toPort: port)
+            var sockets = await server.socketStatistics()
+            for _ in 0..<200 where sockets.map(\.connectionsAccepted).reduce(0, +) < 2 {
+                try await Task.sleep(for: .milliseconds(10))
+                sockets = await server.socketStatistics()
+            }
+            #expect(sockets.map(\.connectionsAccepted) == [1, 1])
+            // ...and so does its retransmission, although a tie would keep it on `busy`.
+            catcher.send(packet, toPort: port)
+            for _ in 0..<200 where sockets[busy].datagramsHandedOff < 2 && sockets[busy].connectionsAccepted < 2 {
+                try await Task.sleep(for: .milliseconds(10))
+                sockets = await server.socketStatistics()
+            }
+            #expect(sockets[busy].datagramsHandedOff == 2)
+            #expect(sockets.map(\.connectionsAccepted) == [1, 1])
+            first.close(code: 0)
+            await dialler.close()
+            await dials.value
             await client.close()
         }
     }
