@@ -54,12 +54,14 @@ public final class Relay: Service, Sendable {
         (lost, lostSink) = AsyncStream.makeStream(of: LingeringBroadcast.self)
         var options = QUICEndpointOptions()
         options.sockets = configuration.quicSockets
+        options.placement = .packed(upTo: configuration.quicPack)
         endpoint = try await QUICEndpoint.bind(
             host: configuration.host, port: configuration.port,
             server: QUICServerConfiguration(
                 alpn: MoQServer.alpn(for: configuration.versions), identity: configuration.identity,
                 transport: configuration.transport),
             options: options, logger: configuration.logger)
+        metrics.include { [endpoint] in RelayMetrics.quicText(sockets: await endpoint.socketStatistics()) }
     }
 
     /// `host:port` the relay listens on (UDP).

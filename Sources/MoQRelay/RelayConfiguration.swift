@@ -14,6 +14,10 @@ public struct RelayConfiguration: Sendable {
     public var quicSockets: Int
     /// One QUIC socket per core (NIO's count, which honours the cgroup's CPU limit).
     public static var defaultQUICSockets: Int { System.coreCount }
+    /// Connections the first QUIC socket takes before the others get any (`QUICSocketPlacement.packed`):
+    /// a broadcast's subscribers on one event loop cost one wake-up per frame, not one per loop. Past it,
+    /// each new connection goes to the socket holding the fewest.
+    public var quicPack: Int
     public var identity: QUICServerIdentity
     /// Versions accepted, in the server's preference order.
     public var versions: [MoQVersion]
@@ -41,7 +45,7 @@ public struct RelayConfiguration: Sendable {
 
     public init(
         host: String = "127.0.0.1", port: Int = 4443, quicSockets: Int = RelayConfiguration.defaultQUICSockets,
-        identity: QUICServerIdentity,
+        quicPack: Int = 256, identity: QUICServerIdentity,
         versions: [MoQVersion] = MoQVersion.serverPreference, hopID: UInt64 = UInt64.random(in: 1..<(1 << 52)),
         drainTime: Duration = .seconds(2), transport: QUICTransportConfiguration = .init(),
         cacheBytes: Int = 256 << 20, publisherLinger: Duration = .seconds(5), subscriberLinger: Duration = .seconds(2),
@@ -52,6 +56,7 @@ public struct RelayConfiguration: Sendable {
         self.host = host
         self.port = port
         self.quicSockets = quicSockets
+        self.quicPack = quicPack
         self.identity = identity
         self.versions = versions
         self.hopID = hopID

@@ -1,5 +1,6 @@
 public import MoQ
 import NIOConcurrencyHelpers
+public import QUIC
 
 /// The relay's counters, exported on `/metrics` in the Prometheus text format.
 public final class RelayMetrics: Sendable {
@@ -46,6 +47,32 @@ public final class RelayMetrics: Sendable {
     public func includedText() async -> String {
         var text = ""
         for source in included.withLockedValue({ $0 }) { text += await source() }
+        return text
+    }
+
+    /// Per UDP socket of the QUIC port: what it holds and moves, and the new connections it placed elsewhere.
+    public static func quicText(sockets: [QUICEndpointStatistics]) -> String {
+        let series: [(name: String, type: String, help: String, value: (QUICEndpointStatistics) -> Int)] = [
+            ("quic_connections", "gauge", "QUIC connections each socket of the port holds now.", \.connections),
+            (
+                "quic_connections_accepted_total", "counter", "QUIC connections each socket accepted.",
+                \.connectionsAccepted
+            ),
+            ("quic_datagrams_received_total", "counter", "UDP datagrams each socket read.", \.datagramsReceived),
+            ("quic_datagrams_sent_total", "counter", "UDP datagrams each socket sent.", \.datagramsSent),
+            (
+                "quic_datagrams_handed_off_total", "counter",
+                "Datagrams starting a connection that each socket handed to the socket placed to own it.",
+                \.datagramsHandedOff
+            ),
+        ]
+        var text = ""
+        for metric in series {
+            text += "# HELP moq_relay_\(metric.name) \(metric.help)\n# TYPE moq_relay_\(metric.name) \(metric.type)\n"
+            for (socket, statistics) in sockets.enumerated() {
+                text += "moq_relay_\(metric.name){socket=\"\(socket)\"} \(metric.value(statistics))\n"
+            }
+        }
         return text
     }
 

@@ -85,6 +85,14 @@ struct ServeCommand: AsyncParsableCommand {
             """)
     var quicSockets: Int?
 
+    @Option(
+        help: """
+            Connections the first QUIC socket takes before the other sockets get any, so that a small \
+            relay's fan-out stays on one event loop; past it each goes to the socket holding the fewest. \
+            0 spreads from the first connection (default 256).
+            """)
+    var quicPack: Int?
+
     @Option(help: "Broadcasts one session may announce at once; past it the session is closed (default 10000).")
     var maxSessionBroadcasts: Int?
 
@@ -202,11 +210,14 @@ struct ServeCommand: AsyncParsableCommand {
         let quicSockets =
             try settings.integer("quic-sockets", self.quicSockets) ?? RelayConfiguration.defaultQUICSockets
         guard (1...64).contains(quicSockets) else { throw ValidationError("--quic-sockets must be 1 to 64") }
+        let quicPack = try settings.integer("quic-pack", self.quicPack) ?? 256
+        guard quicPack >= 0 else { throw ValidationError("--quic-pack must be 0 or more") }
         let maxBroadcasts = try settings.integer("max-session-broadcasts", maxSessionBroadcasts) ?? 10_000
         let maxSubscriptions = try settings.integer("max-session-subscriptions", maxSessionSubscriptions) ?? 10_000
         let relay = try await Relay(
             configuration: RelayConfiguration(
-                host: host, port: port, quicSockets: quicSockets, identity: identity, hopID: try data.nodeID(),
+                host: host, port: port, quicSockets: quicSockets, quicPack: quicPack, identity: identity,
+                hopID: try data.nodeID(),
                 transport: transport,
                 cacheBytes: cacheBytes,
                 publisherLinger: .milliseconds(Int(linger * 1000)),

@@ -6,8 +6,23 @@ import Testing
 /// (moq-rs) peers, each from its own address, reach their connections through any of them.
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct RelayQUICSocketsTests {
-    @Test func threeSocketsServeReferenceSubscribersByteExact() async throws {
-        let relay = try await RunningRelay.start(["--quic-sockets", "3"])
+    @Test func threeSocketsSpreadReferenceSubscribersAndServeThemByteExact() async throws {
+        // --quic-pack 0: every new connection goes to the socket holding the fewest.
+        let connections = try await fanOut(["--quic-sockets", "3", "--quic-pack", "0"])
+        // 13 sessions (the publisher and 12 subscribers), each a connection: about 4 per socket (the counts a
+        // socket reads may lag by a connection or two when Initials reach two sockets at once).
+        #expect(connections.count == 3 && connections.allSatisfy { $0 >= 2 }, "\(connections)")
+    }
+
+    @Test func aSmallFanOutIsPackedOnTheFirstSocketByDefault() async throws {
+        let connections = try await fanOut(["--quic-sockets", "3"])
+        #expect(connections == [13, 0, 0])
+    }
+
+    /// A moq-rs publisher and 12 moq-rs subscribers through a relay started with `arguments`: every frame
+    /// reaches every subscriber byte-exact. Returns the QUIC connections each socket held meanwhile.
+    private func fanOut(_ arguments: [String]) async throws -> [Int] {
+        let relay = try await RunningRelay.start(arguments)
         defer { relay.process.terminate() }
         #expect(
             relay.process.lines.contains { $0.hasPrefix("moq-relay listening on") && $0.contains("(UDP, 3 sockets,") })
@@ -21,16 +36,35 @@ struct RelayQUICSocketsTests {
         _ = try await publisher.waitForEvent { $0["event"] as? String == "announced" }
         let subscribers = try relay.referenceSubscribers(12, broadcast: "spread", track: "t", frames: 30, timeout: 50)
         defer { subscribers.forEach { $0.terminate() } }
+        var connections: [Int] = []
+        for _ in 0..<200 {
+            connections = Self.connectionsPerSocket(try await httpGet("\(relay.http)/metrics"))
+            if connections.reduce(0, +) >= 13 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(connections.reduce(0, +) == 13, "\(connections)")
         try await expectEveryFrameByteExact(subscribers, frames: 30, within: .seconds(60))
+        return connections
+    }
+
+    /// `moq_relay_quic_connections{socket="N"}` for each socket, in order.
+    private static func connectionsPerSocket(_ metrics: String) -> [Int] {
+        metrics.split(separator: "\n").filter { $0.hasPrefix("moq_relay_quic_connections{") }
+            .compactMap { Int($0.split(separator: " ").last!) }
     }
 
     @Test func aSocketCountOutOfRangeIsRefusedWithWhatToDo() async throws {
-        let data = try Repository.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: data) }
-        let relay = try PeerProcess(
-            try Repository.product("moq-relay"),
-            ["--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--data-dir", data.path, "--quic-sockets", "0"])
-        #expect(try await relay.waitForExit(timeout: .seconds(30)) != 0)
-        #expect(relay.stderr.contains("--quic-sockets must be 1 to 64"), "\(relay.stderr.suffix(500))")
+        for (option, message) in [
+            (["--quic-sockets", "0"], "--quic-sockets must be 1 to 64"),
+            (["--quic-pack=-1"], "--quic-pack must be 0 or more"),
+        ] {
+            let data = try Repository.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: data) }
+            let relay = try PeerProcess(
+                try Repository.product("moq-relay"),
+                ["--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--data-dir", data.path] + option)
+            #expect(try await relay.waitForExit(timeout: .seconds(30)) != 0)
+            #expect(relay.stderr.contains(message), "\(relay.stderr.suffix(500))")
+        }
     }
 }
