@@ -14,9 +14,10 @@
 # median of the R paired rounds (CPU on this shared VM drifts by +-20% between runs).
 #
 #   Benchmarks/bench-relay.sh [--subscribers "1 100"] [--seconds 10] [--rounds 1] [--idle N | --syscalls | --hop]
-#                             [--frames "1024x100 65536x30"] [--quic-sockets N] [--no-build] [--no-append]
+#                             [--frames "1024x100 65536x30"] [--quic-sockets N] [--quic-pack N] [--no-build] [--no-append]
 # --frames picks the scenarios: frame bytes x frames per second (both by default). --quic-sockets runs our
-# relay with N UDP sockets on its port (default: its own, one per core); each section names the count.
+# relay with N UDP sockets on its port (default: its own, one per core), --quic-pack with its placement of new
+# connections (default 256); each section names both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . Benchmarks/report.sh
@@ -31,6 +32,7 @@ idle=0
 syscalls=0
 hop=0
 quic_sockets=""
+quic_pack=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --subscribers) subscriber_counts=$2; shift 2 ;;
@@ -41,9 +43,10 @@ while [ $# -gt 0 ]; do
     --syscalls) syscalls=1; shift ;;
     --hop) hop=1; shift ;;
     --quic-sockets) quic_sockets=$2; shift 2 ;;
+    --quic-pack) quic_pack=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --no-append) append=0; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -66,7 +69,7 @@ peak_rss_kib() { awk '/VmHWM/{print $2}' "/proc/$1/status"; }
 start_relay() {
   if [ "$1" = ours ]; then
     .build/release/moq-relay --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --ntrip-listen 127.0.0.1:0 --data-dir "$work/data" \
-      ${quic_sockets:+--quic-sockets "$quic_sockets"} --log-level warning > "$work/relay.out" 2>&1 &
+      ${quic_sockets:+--quic-sockets "$quic_sockets"} ${quic_pack:+--quic-pack "$quic_pack"} --log-level warning > "$work/relay.out" 2>&1 &
     relay_pid=$!
     for _ in $(seq 100); do grep -q '^moq-relay HTTP API on' "$work/relay.out" 2>/dev/null && break; sleep 0.1; done
     relay_url=$(sed -n 's/^moq-relay listening on \(moqt:[^ ]*\).*/\1/p' "$work/relay.out")
@@ -83,8 +86,11 @@ start_relay() {
 }
 
 # The section line naming our relay's QUIC sockets (read from its listening line).
-ours_note() { echo "- ours: moq-relay with ${ours_sockets:-?} UDP socket(s) on its QUIC port (--quic-sockets; one event loop each)"; }
-sockets_option=${quic_sockets:+ --quic-sockets $quic_sockets}
+ours_note() {
+  echo "- ours: moq-relay with ${ours_sockets:-?} UDP socket(s) on its QUIC port (--quic-sockets; one event loop each),"
+  echo "  new connections packed on the first up to ${quic_pack:-256} (--quic-pack), then on the socket holding fewest"
+}
+sockets_option=${quic_sockets:+ --quic-sockets $quic_sockets}${quic_pack:+ --quic-pack $quic_pack}
 
 # Stops the relay started last and waits for it to exit.
 stop_relay() { kill "$relay_pid" 2>/dev/null || true; wait "$relay_pid" 2>/dev/null || true; relay_pid=""; }
