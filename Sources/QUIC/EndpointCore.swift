@@ -59,6 +59,9 @@ final class EndpointCore: ChannelInboundHandler {
     /// Client connection IDs whose first Initial went to another socket: their retransmissions follow it
     /// there, whatever the loads are by then. Bounded; entries expire after `handOffLifetime`.
     private var handedOff: [ConnectionID: (socket: Int, expiry: UInt64)] = [:]
+    /// When the full `handedOff` table was last swept: at most once a second, so a flood of Initials costs
+    /// no more than one sweep a second.
+    private var handOffSweep: UInt64 = 0
     private var statelessResetWindow: (second: UInt64, sent: Int) = (0, 0)
     private(set) var statistics = QUICEndpointStatistics()
     private var closing = false
@@ -241,11 +244,12 @@ final class EndpointCore: ChannelInboundHandler {
         else { return nil }
         let owner = placement.owner(receivedOn: socket.index, holding: loads.snapshot)
         guard owner != socket.index, peers.indices.contains(owner) else { return nil }
-        if handedOff.count >= Self.handOffCapacity {
+        if handedOff.count >= Self.handOffCapacity, now &- handOffSweep >= 1_000_000_000 {
+            handOffSweep = now
             handedOff = handedOff.filter { $0.value.expiry > now }
-            // A flood of Initials: the rest stay where the kernel put them rather than grow the table.
-            guard handedOff.count < Self.handOffCapacity else { return nil }
         }
+        // A flood of Initials: the rest stay where the kernel put them rather than grow the table.
+        guard handedOff.count < Self.handOffCapacity else { return nil }
         handedOff[dcid] = (owner, now + Self.handOffLifetime)
         return owner
     }

@@ -1,7 +1,8 @@
 import NIOCore
-import QUIC
 import TestSupport
 import Testing
+
+@testable import QUIC
 
 /// An endpoint of several sockets on one port (SO_REUSEPORT): the kernel steers each packet by its
 /// destination connection ID to the socket that issued it, so each socket's loop owns its connections.
@@ -117,6 +118,50 @@ struct SharedPortTests {
             await dialler.close()
             await dials.value
             await client.close()
+        }
+    }
+
+    @Test func aFloodOfInitialsCannotGrowTheHandOffTable() async throws {
+        try await withEchoServer(options: Self.twoSockets(placement: .packed(upTo: 100_000))) { server in
+            let port = server.localAddress.port!
+            let flooder = try RawUDPSocket()
+            // Full-size v1 Initials of random content, each with its own 8-byte connection ID whose first byte
+            // is odd (so the kernel steers all to socket 1, and the packing hands them to socket 0).
+            let floods = 4200
+            for index in 0..<floods {
+                let dcid: [UInt8] = [1, 0, 0, 0] + withUnsafeBytes(of: UInt32(index).bigEndian) { Array($0) }
+                var packet: [UInt8] = [0xc0, 0, 0, 0, 1, 8] + dcid + [8] + [UInt8](repeating: 7, count: 8) + [0]
+                let rest = 1200 - packet.count - 2
+                packet += [0x40 | UInt8(rest >> 8), UInt8(rest & 0xff)]
+                packet += (0..<rest).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) }
+                flooder.send(packet, toPort: port)
+                // In batches the socket buffer holds whatever its size (net.core.rmem_max may be the default).
+                if index % 50 == 49 { try await waitUntilReceived(index + 1, bySocket: 1, of: server) }
+            }
+            var sockets = await server.socketStatistics()
+            let handedOff = EndpointCore.handOffCapacity
+            for _ in 0..<500 where sockets[1].datagramsReceived < floods || sockets[0].connectionsAccepted < handedOff {
+                try await Task.sleep(for: .milliseconds(10))
+                sockets = await server.socketStatistics()
+            }
+            // The table took its capacity; the rest stayed on the socket the kernel chose.
+            #expect(sockets[1].datagramsReceived == floods)
+            #expect(sockets[1].datagramsHandedOff == handedOff, "\(sockets)")
+            #expect(sockets.map(\.connectionsAccepted) == [handedOff, floods - handedOff])
+            // None of them could be decrypted: no connection is left of them.
+            #expect(sockets.map(\.connections) == [0, 0])
+            // The endpoint still serves real clients (with the table full, where the kernel steers them).
+            let client = try await makeClient()
+            #expect(try await echoConcurrently(2, from: client, to: port) { 1000 + $0 } == 2)
+            await client.close()
+        }
+    }
+
+    /// Waits (up to 5 s) until socket `socket` of `server` has read `count` datagrams.
+    private func waitUntilReceived(_ count: Int, bySocket socket: Int, of server: QUICEndpoint) async throws {
+        for _ in 0..<500 {
+            if await server.socketStatistics()[socket].datagramsReceived >= count { return }
+            try await Task.sleep(for: .milliseconds(10))
         }
     }
 
