@@ -18,6 +18,7 @@ public struct RelayConfiguration: Sendable {
     /// a broadcast's subscribers on one event loop cost one wake-up per frame, not one per loop. Past it,
     /// each new connection goes to the socket holding the fewest.
     public var quicPack: Int
+    public static let defaultQUICPack = 256
     public var identity: QUICServerIdentity
     /// Versions accepted, in the server's preference order.
     public var versions: [MoQVersion]
@@ -45,7 +46,7 @@ public struct RelayConfiguration: Sendable {
 
     public init(
         host: String = "127.0.0.1", port: Int = 4443, quicSockets: Int = RelayConfiguration.defaultQUICSockets,
-        quicPack: Int = 256, identity: QUICServerIdentity,
+        quicPack: Int = RelayConfiguration.defaultQUICPack, identity: QUICServerIdentity,
         versions: [MoQVersion] = MoQVersion.serverPreference, hopID: UInt64 = UInt64.random(in: 1..<(1 << 52)),
         drainTime: Duration = .seconds(2), transport: QUICTransportConfiguration = .init(),
         cacheBytes: Int = 256 << 20, publisherLinger: Duration = .seconds(5), subscriberLinger: Duration = .seconds(2),

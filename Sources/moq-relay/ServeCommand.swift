@@ -210,7 +210,7 @@ struct ServeCommand: AsyncParsableCommand {
         let quicSockets =
             try settings.integer("quic-sockets", self.quicSockets) ?? RelayConfiguration.defaultQUICSockets
         guard (1...64).contains(quicSockets) else { throw ValidationError("--quic-sockets must be 1 to 64") }
-        let quicPack = try settings.integer("quic-pack", self.quicPack) ?? 256
+        let quicPack = try settings.integer("quic-pack", self.quicPack) ?? RelayConfiguration.defaultQUICPack
         guard quicPack >= 0 else { throw ValidationError("--quic-pack must be 0 or more") }
         let maxBroadcasts = try settings.integer("max-session-broadcasts", maxSessionBroadcasts) ?? 10_000
         let maxSubscriptions = try settings.integer("max-session-subscriptions", maxSessionSubscriptions) ?? 10_000
