@@ -373,8 +373,6 @@ final class EndpointCore: ChannelInboundHandler {
         if closing, connections.isEmpty { closeChannelIfDone() }
     }
 
-    var connectionCount: Int { connections.count }
-
     /// Publishes this socket's connection count to the other sockets and to the statistics.
     private func connectionsChanged() {
         loads.set(socket.index, connections: connections.count)

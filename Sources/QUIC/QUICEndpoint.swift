@@ -178,11 +178,7 @@ public final class QUICEndpoint: Sendable {
     }
 
     /// Connections currently held (including ones in their closing period).
-    public func connectionCount() async -> Int {
-        var count = 0
-        for core in cores { count += (try? await core.eventLoop.submit { core.value.connectionCount }.get()) ?? 0 }
-        return count
-    }
+    public func connectionCount() async -> Int { await statistics().connections }
 }
 
 /// `count` event loops of `group`, distinct while it has enough, starting at its next one.
