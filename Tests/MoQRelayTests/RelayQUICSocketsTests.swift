@@ -36,21 +36,20 @@ struct RelayQUICSocketsTests {
         _ = try await publisher.waitForEvent { $0["event"] as? String == "announced" }
         let subscribers = try relay.referenceSubscribers(12, broadcast: "spread", track: "t", frames: 30, timeout: 50)
         defer { subscribers.forEach { $0.terminate() } }
-        var connections: [Int] = []
-        for _ in 0..<200 {
-            connections = Self.connectionsPerSocket(try await httpGet("\(relay.http)/metrics"))
-            if connections.reduce(0, +) >= 13 { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        try await waitUntil { try await Self.connectionsPerSocket(relay).reduce(0, +) >= 13 }
+        let connections = try await Self.connectionsPerSocket(relay)
         #expect(connections.reduce(0, +) == 13, "\(connections)")
         try await expectEveryFrameByteExact(subscribers, frames: 30, within: .seconds(60))
         return connections
     }
 
-    /// `moq_relay_quic_connections{socket="N"}` for each socket, in order.
-    private static func connectionsPerSocket(_ metrics: String) -> [Int] {
-        metrics.split(separator: "\n").filter { $0.hasPrefix("moq_relay_quic_connections{") }
-            .compactMap { Int($0.split(separator: " ").last!) }
+    /// `moq_relay_quic_connections{socket="N"}` of the relay's three sockets, in order.
+    private static func connectionsPerSocket(_ relay: RunningRelay) async throws -> [Int] {
+        var connections: [Int] = []
+        for socket in 0..<3 {
+            connections.append(try await relay.metric("moq_relay_quic_connections{socket=\"\(socket)\"}") ?? 0)
+        }
+        return connections
     }
 
     @Test func aSocketCountOutOfRangeIsRefusedWithWhatToDo() async throws {

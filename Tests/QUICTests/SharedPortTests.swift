@@ -100,18 +100,16 @@ struct SharedPortTests {
             let packet = try #require(initial)
             // Its first copy goes to the socket holding fewer (it is then as busy as `busy`)...
             catcher.send(packet, toPort: port)
+            try await waitUntil { await server.socketStatistics().map(\.connectionsAccepted).reduce(0, +) >= 2 }
             var sockets = await server.socketStatistics()
-            for _ in 0..<200 where sockets.map(\.connectionsAccepted).reduce(0, +) < 2 {
-                try await Task.sleep(for: .milliseconds(10))
-                sockets = await server.socketStatistics()
-            }
             #expect(sockets.map(\.connectionsAccepted) == [1, 1])
             // ...and so does its retransmission, although a tie would keep it on `busy`.
             catcher.send(packet, toPort: port)
-            for _ in 0..<200 where sockets[busy].datagramsHandedOff < 2 && sockets[busy].connectionsAccepted < 2 {
-                try await Task.sleep(for: .milliseconds(10))
-                sockets = await server.socketStatistics()
+            try await waitUntil {
+                let socket = await server.socketStatistics()[busy]
+                return socket.datagramsHandedOff >= 2 || socket.connectionsAccepted >= 2
             }
+            sockets = await server.socketStatistics()
             #expect(sockets[busy].datagramsHandedOff == 2)
             #expect(sockets.map(\.connectionsAccepted) == [1, 1])
             first.close(code: 0)
@@ -136,14 +134,16 @@ struct SharedPortTests {
                 packet += (0..<rest).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) }
                 flooder.send(packet, toPort: port)
                 // In batches the socket buffer holds whatever its size (net.core.rmem_max may be the default).
-                if index % 50 == 49 { try await waitUntilReceived(index + 1, bySocket: 1, of: server) }
+                if index % 50 == 49 {
+                    try await waitUntil { await server.socketStatistics()[1].datagramsReceived > index }
+                }
             }
-            var sockets = await server.socketStatistics()
             let handedOff = EndpointCore.handOffCapacity
-            for _ in 0..<500 where sockets[1].datagramsReceived < floods || sockets[0].connectionsAccepted < handedOff {
-                try await Task.sleep(for: .milliseconds(10))
-                sockets = await server.socketStatistics()
+            try await waitUntil {
+                let sockets = await server.socketStatistics()
+                return sockets[1].datagramsReceived >= floods && sockets[0].connectionsAccepted >= handedOff
             }
+            let sockets = await server.socketStatistics()
             // The table took its capacity; the rest stayed on the socket the kernel chose.
             #expect(sockets[1].datagramsReceived == floods)
             #expect(sockets[1].datagramsHandedOff == handedOff, "\(sockets)")
@@ -154,14 +154,6 @@ struct SharedPortTests {
             let client = try await makeClient()
             #expect(try await echoConcurrently(2, from: client, to: port) { 1000 + $0 } == 2)
             await client.close()
-        }
-    }
-
-    /// Waits (up to 5 s) until socket `socket` of `server` has read `count` datagrams.
-    private func waitUntilReceived(_ count: Int, bySocket socket: Int, of server: QUICEndpoint) async throws {
-        for _ in 0..<500 {
-            if await server.socketStatistics()[socket].datagramsReceived >= count { return }
-            try await Task.sleep(for: .milliseconds(10))
         }
     }
 
