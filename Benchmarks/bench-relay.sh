@@ -17,7 +17,7 @@
 #                             [--frames "1024x100 65536x30"] [--quic-sockets N] [--quic-pack N] [--no-build] [--no-append]
 # --frames picks the scenarios: frame bytes x frames per second (both by default). --quic-sockets runs our
 # relay with N UDP sockets on its port (default: its own, one per core), --quic-pack with its placement of new
-# connections (default 256); each section names both.
+# connections (default: its own); each section names both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . Benchmarks/report.sh
@@ -76,6 +76,7 @@ start_relay() {
     relay_http=$(sed -n 's/^moq-relay HTTP API on \(http:[^ ]*\)/\1/p' "$work/relay.out")
     relay_pin=$(sed -n 's/^certificate sha256 //p' "$work/relay.out")
     ours_sockets=$(sed -n 's/^moq-relay listening on .*(UDP, \([0-9]*\) socket.*/\1/p' "$work/relay.out")
+    ours_pack=$(sed -n 's/^moq-relay listening on .*--quic-pack \([0-9]*\).*/\1/p' "$work/relay.out")
   else
     "$python" Tests/Peers/moq_ref.py server --ignore-stdin --timeout 900 > "$work/relay.out" 2> "$work/relay.err" &
     relay_pid=$!
@@ -85,10 +86,10 @@ start_relay() {
   fi
 }
 
-# The section line naming our relay's QUIC sockets (read from its listening line).
+# The section lines naming our relay's QUIC sockets and their placement (read from its listening line).
 ours_note() {
-  echo "- ours: moq-relay with ${ours_sockets:-?} UDP socket(s) on its QUIC port (--quic-sockets; one event loop each),"
-  echo "  new connections packed on the first up to ${quic_pack:-256} (--quic-pack), then on the socket holding fewest"
+  echo "- ours: moq-relay with ${ours_sockets:-?} UDP socket(s) on its QUIC port (--quic-sockets; one event loop each)"
+  [ -z "${ours_pack:-}" ] || echo "  new connections packed on the first up to $ours_pack (--quic-pack), then on the socket holding fewest"
 }
 sockets_option=${quic_sockets:+ --quic-sockets $quic_sockets}${quic_pack:+ --quic-pack $quic_pack}
 

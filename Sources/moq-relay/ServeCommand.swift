@@ -263,10 +263,11 @@ struct ServeCommand: AsyncParsableCommand {
             })
         relay.metrics.include { await l7rtcp.metricsText() }
         // The first lines name every listener and the certificate (scripts wait for them).
+        let sockets = quicSockets == 1 ? "1 socket" : "\(quicSockets) sockets, --quic-pack \(quicPack)"
         FileHandle.standardOutput.write(
             Data(
                 """
-                moq-relay listening on moqt://\(relay.listenAddress)/ (UDP, \(quicSockets) socket\(quicSockets == 1 ? "" : "s"), moq-lite \(MoQVersion.serverPreference.map(\.alpn).joined(separator: ", ")))
+                moq-relay listening on moqt://\(relay.listenAddress)/ (UDP, \(sockets), moq-lite \(MoQVersion.serverPreference.map(\.alpn).joined(separator: ", ")))
                 moq-relay WebTransport and HTTP/3 on https://\(relay.listenAddress)/ (UDP, ALPN h3)
                 moq-relay NTRIP caster on \(ntrip.listenAddress) (TCP)
                 \(httpPort == 0 ? "" : httpLines(httpPort))moq-relay data in \(data.path) (admin token: \(data.path)/admin.token or MOQ_ADMIN_TOKEN)
